@@ -1,0 +1,66 @@
+# Sanad: every task in one place. `make run` and `make test` set everything up on a fresh machine.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: help install run demo test test-fast lint format typecheck i18n-extract i18n-update \
+        i18n-compile i18n-check db-upgrade bench clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	# The CPU build of torch first (argostranslate needs it through stanza); a plain
+	# resolve would fetch several GB of CUDA packages.
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -e ".[translation,postgres,test]"
+	touch $(STAMP)
+
+install: $(STAMP)  ## create .venv and install the bot, translation and test dependencies
+
+run: $(STAMP)  ## run the bot (no BOT_TOKEN: the offline demo)
+	$(PY) -m bot
+
+demo: $(STAMP)  ## the offline demo, whatever the environment says
+	$(PY) -m bot demo
+
+test: $(STAMP)  ## lint, catalog check and the whole test suite
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) tools/i18n.py check
+	$(PY) -m pytest -q
+
+test-fast: $(STAMP)  ## the tests without the slow real-library translation ones
+	$(PY) -m pytest -q -m "not translation"
+
+lint: $(STAMP)  ## ruff lint and format check
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+format: $(STAMP)  ## apply ruff's fixes and formatting
+	$(PY) -m ruff check --fix .
+	$(PY) -m ruff format .
+
+i18n-extract: $(STAMP)  ## collect strings into locales/messages.pot
+	$(PY) tools/i18n.py extract
+
+i18n-update: $(STAMP)  ## merge the template into the ar/en catalogs (no fuzzy matching)
+	$(PY) tools/i18n.py update
+
+i18n-compile: $(STAMP)  ## build .mo files with statistics (the bot also compiles at start-up)
+	$(PY) tools/i18n.py compile
+
+i18n-check: $(STAMP)  ## fail when catalogs are out of date or incomplete
+	$(PY) tools/i18n.py check
+
+db-upgrade: $(STAMP)  ## apply migrations to DATABASE_URL (default data/sanad.db)
+	$(PY) -c "from bot.settings import Settings; from storage.db import Database; Database(Settings.from_env().database_url).upgrade()"
+
+bench: $(STAMP)  ## the benchmarks (figures printed and saved under benchmarks/results/)
+	$(PY) -m benchmarks.bench_translation
+
+clean:  ## remove the virtualenv and local data
+	rm -rf $(VENV) data .pytest_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Sanad: the composition root, settings, i18n and the domain services of the bot."""

@@ -1,0 +1,197 @@
+"""The command-line admin (``python -m bot admin ...``); every command also speaks ``--json``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import Session
+
+from bot.services import invites, registry
+from bot.services.errors import DomainError
+from bot.settings import Settings
+from storage.db import Database
+
+
+class Abort(Exception):
+    """Stops a command with a message and no changes."""
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.details = details
+
+
+Command = Callable[[argparse.Namespace, Session, Settings], dict[str, Any]]
+
+
+def cmd_seed(args: argparse.Namespace, session: Session, settings: Settings) -> dict[str, Any]:
+    """Inserts the reference data."""
+    return {"added": registry.seed(session)}
+
+
+def cmd_add_provider(
+    args: argparse.Namespace, session: Session, settings: Settings
+) -> dict[str, Any]:
+    """Registers a provider and its Lot."""
+    provider, lot = registry.add_provider(
+        session, name=args.name, districts=args.districts.split(",")
+    )
+    return {"provider_id": provider.id, "lot_id": lot.id, "name": provider.name}
+
+
+def cmd_add_staff(
+    args: argparse.Namespace, session: Session, settings: Settings
+) -> dict[str, Any]:
+    """Registers a member of staff."""
+    staff = registry.add_staff(
+        session, role=args.role, name=args.name, provider=args.provider, language=args.language
+    )
+    return {"staff_id": staff.id, "role": staff.role.value, "provider_id": staff.provider_id}
+
+
+def cmd_add_family(
+    args: argparse.Namespace, session: Session, settings: Settings
+) -> dict[str, Any]:
+    """Registers a household."""
+    household = registry.add_family(
+        session,
+        ref=args.ref,
+        district=args.district,
+        scheme=args.scheme,
+        arrived=args.arrived,
+        caseworker_id=args.caseworker,
+        language=args.language,
+    )
+    return {
+        "household_id": household.id,
+        "ref": household.reference,
+        "support_ends_on": household.support_ends_on.isoformat(),
+    }
+
+
+def cmd_add_member(
+    args: argparse.Namespace, session: Session, settings: Settings
+) -> dict[str, Any]:
+    """Adds a member to a household."""
+    member = registry.add_member(session, family=args.family, name=args.name)
+    return {"member_id": member.id, "family": args.family.upper()}
+
+
+def cmd_invite(args: argparse.Namespace, session: Session, settings: Settings) -> dict[str, Any]:
+    """Creates a one-time invite and prints its code and deep link."""
+    if args.family:
+        member = registry.find_member(session, family=args.family, name=args.member)
+        issued = invites.create_invite(
+            session, member_id=member.id, ttl_days=args.days or settings.invite_ttl_days
+        )
+        who: dict[str, Any] = {"member_id": member.id, "family": args.family.upper()}
+    else:
+        staff = registry.get_staff(session, args.staff)
+        issued = invites.create_invite(
+            session, staff_id=staff.id, ttl_days=args.days or settings.invite_ttl_days
+        )
+        who = {"staff_id": staff.id, "role": staff.role.value}
+    return {
+        **who,
+        "invite_id": issued.invite_id,
+        "code": issued.code,
+        "link": invites.deep_link(settings.bot_username, issued.code),
+        "expires_at": issued.expires_at.isoformat(),
+    }
+
+
+def cmd_import_families(
+    args: argparse.Namespace, session: Session, settings: Settings
+) -> dict[str, Any]:
+    """Imports a CSV file of households; one bad row and nothing is imported."""
+    path = Path(args.file)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise Abort(f"cannot read {path}: {exc}") from exc
+    report = registry.import_families(session, text)
+    if report.errors:
+        raise Abort(f"{len(report.errors)} bad row(s); nothing was imported", errors=report.errors)
+    return {"imported": report.households, "members": report.members}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every admin command."""
+    parser = argparse.ArgumentParser(prog="python -m bot admin", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def add(name: str, func: Command, help_text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text)
+        sub.add_argument("--json", action="store_true", help="print one JSON object")
+        sub.set_defaults(func=func)
+        return sub
+
+    add("seed", cmd_seed, "insert districts, schemes and categories")
+    sub = add("add-provider", cmd_add_provider, "register a provider and its Lot")
+    sub.add_argument("name")
+    sub.add_argument("--districts", required=True, help='comma-separated, e.g. "Dover,Thanet"')
+    sub = add("add-staff", cmd_add_staff, "register a caseworker, lead or coordinator")
+    sub.add_argument("--role", required=True, choices=["caseworker", "lead", "coordinator"])
+    sub.add_argument("--name", required=True)
+    sub.add_argument("--provider")
+    sub.add_argument("--language", choices=["ar", "en"])
+    sub = add("add-family", cmd_add_family, "register a household")
+    sub.add_argument("--ref", required=True)
+    sub.add_argument("--district", required=True)
+    sub.add_argument("--scheme", required=True)
+    sub.add_argument("--arrived", required=True, help="YYYY-MM-DD")
+    sub.add_argument("--caseworker", type=int, help="staff id of the assigned caseworker")
+    sub.add_argument("--language", choices=["ar", "en"])
+    sub = add("add-member", cmd_add_member, "add a member to a household")
+    sub.add_argument("--family", required=True)
+    sub.add_argument("--name", required=True)
+    sub = add("invite", cmd_invite, "create a one-time invite link")
+    who = sub.add_mutually_exclusive_group(required=True)
+    who.add_argument("--family")
+    who.add_argument("--staff", type=int)
+    sub.add_argument("--member", help="member name (when the household has several)")
+    sub.add_argument("--days", type=int, help="days until the invite expires")
+    sub = add("import-families", cmd_import_families, "import households from CSV")
+    sub.add_argument("file")
+    return parser
+
+
+def run(argv: Sequence[str], *, settings: Settings | None = None) -> int:
+    """Runs one admin command; returns the process exit code."""
+    args = build_parser().parse_args(argv)
+    settings = settings or Settings.from_env()
+    db = Database(settings.database_url)
+    try:
+        db.upgrade()
+        with db.session() as session:
+            try:
+                result = args.func(args, session, settings)
+            except (DomainError, Abort) as exc:
+                session.rollback()
+                details = getattr(exc, "details", {}) or {}
+                _print(args.json, {"ok": False, "error": str(exc), **details}, error=True)
+                return 1
+        _print(args.json, {"ok": True, **result})
+        return 0
+    finally:
+        db.dispose()
+
+
+def _print(as_json: bool, payload: dict[str, Any], *, error: bool = False) -> None:
+    """One JSON object, or readable lines."""
+    stream = sys.stderr if error and not as_json else sys.stdout
+    if as_json:
+        print(json.dumps(payload, ensure_ascii=False, default=str), file=stream)
+        return
+    for key, value in payload.items():
+        if key == "ok":
+            continue
+        if key == "errors":
+            for item in value:
+                print(f"  line {item['line']}: {item['error']}", file=stream)
+            continue
+        print(f"{key}: {value}", file=stream)

@@ -1,0 +1,76 @@
+"""The composition root: builds the PTB Application with its database, settings and handlers."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlmodel import col, select
+from telegram import Update
+from telegram.ext import Application, ApplicationBuilder, ContextTypes
+
+import handlers
+from bot import i18n
+from bot.context import BotData, SanadContext
+from bot.services.people import identify
+from bot.settings import Settings
+from handlers.commands import set_default_commands, set_person_commands
+from handlers.common import answer, person_of
+from storage.db import Database
+from storage.models import Member, Staff
+
+logger = logging.getLogger(__name__)
+
+SanadApp = Application[Any, SanadContext, Any, Any, BotData, Any]
+
+
+def build_application(settings: Settings, db: Database, *, token: str | None = None) -> SanadApp:
+    """A ready-to-start Application talking to ``settings.api_base_url``."""
+    i18n.load_all()
+    context_types = ContextTypes(context=SanadContext, bot_data=BotData)
+    builder = (
+        ApplicationBuilder()
+        .token(token or settings.bot_token)
+        .base_url(settings.api_base_url)
+        .base_file_url(settings.api_base_file_url)
+        .context_types(context_types)
+        .post_init(_post_init)
+        .concurrent_updates(False)
+    )
+    app: SanadApp = builder.build()  # type: ignore[assignment]
+    app.bot_data.db = db
+    app.bot_data.settings = settings
+    handlers.register(app)
+    app.add_error_handler(_on_error)
+    return app
+
+
+async def _post_init(app: SanadApp) -> None:
+    """Sets the command menus: defaults for strangers, and each linked person's own."""
+    await set_default_commands(app.bot)
+    db = app.bot_data.db
+    with db.session() as session:
+        linked = [
+            *session.exec(
+                select(Member.telegram_user_id).where(col(Member.telegram_user_id).is_not(None))
+            ),
+            *session.exec(
+                select(Staff.telegram_user_id).where(col(Staff.telegram_user_id).is_not(None))
+            ),
+        ]
+        people = [
+            identify(session, telegram_user_id=uid, language_code=None) for uid in linked if uid
+        ]
+    for person in people:
+        await set_person_commands(app.bot, person)
+
+
+async def _on_error(update: object, context: SanadContext) -> None:
+    """Logs the failure (no message text) and tells the person, in their language."""
+    logger.error("update failed: %s", type(context.error).__name__, exc_info=context.error)
+    if isinstance(update, Update) and update.effective_chat is not None:
+        try:
+            t = i18n.texts(person_of(update, context).language)
+            await answer(update, t._("Sorry, something went wrong. Please try again."))
+        except Exception:
+            logger.exception("could not report an error to the chat")

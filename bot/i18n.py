@@ -1,0 +1,124 @@
+"""Gettext catalogs for Arabic and English, language negotiation, and babel formatting.
+
+Catalogs are compiled from ``locales/*/LC_MESSAGES/messages.po`` in memory at start-up (the
+``.mo`` files are build output, never committed); a missing catalog fails fast.
+"""
+
+from __future__ import annotations
+
+import gettext
+import io
+from datetime import date, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_date as _babel_format_date
+from babel.dates import format_datetime as _babel_format_datetime
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+
+from bot.settings import PROJECT_ROOT, TIMEZONE
+
+LOCALES_DIR = PROJECT_ROOT / "locales"
+DOMAIN = "messages"
+LANGUAGES = ("ar", "en")
+LANGUAGE_NAMES = {"ar": "العربية", "en": "English"}
+LONDON = ZoneInfo(TIMEZONE)
+FSI, PDI = "\u2068", "\u2069"
+# Levantine month names (آذار, نيسان…) read naturally to Syrian families; British English dates.
+FORMAT_LOCALES = {"ar": "ar_SY", "en": "en_GB"}
+DATETIME_PATTERNS = {"ar": "EEEE d MMMM، HH:mm", "en": "EEEE d MMMM, HH:mm"}
+
+
+def isolate(value: object) -> str:
+    """Wraps a value in Unicode first-strong isolates so bidi cannot reorder it."""
+    return f"{FSI}{value}{PDI}"
+
+
+@cache
+def _catalog(language: str) -> gettext.GNUTranslations:
+    """Compiles and loads one language's catalog."""
+    po_path = LOCALES_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+    if not po_path.exists():
+        raise FileNotFoundError(f"missing gettext catalog: {po_path}")
+    with po_path.open("rb") as handle:
+        catalog = read_po(handle, locale=language)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog, use_fuzzy=False)
+    buffer.seek(0)
+    return gettext.GNUTranslations(buffer)
+
+
+def load_all() -> None:
+    """Loads every catalog now, so a missing one stops the bot at start-up."""
+    for language in LANGUAGES:
+        _catalog(language)
+
+
+class Texts:
+    """The strings of one language: ``t._("…", name=…)`` and ``t.n_("…", "…", n)``."""
+
+    def __init__(self, language: str) -> None:
+        self.language = language if language in LANGUAGES else "en"
+        self._gnu = _catalog(self.language)
+        self._locale = FORMAT_LOCALES[self.language]
+
+    def _fill(self, text: str, values: dict[str, Any]) -> str:
+        """Formats placeholders, isolating each value inside Arabic text."""
+        if not values:
+            return text
+        if self.language == "ar":
+            values = {key: isolate(value) for key, value in values.items()}
+        return text.format(**values)
+
+    def _(self, message: str, **values: Any) -> str:
+        """Translates a whole sentence and fills its ``{placeholders}``."""
+        return self._fill(self._gnu.gettext(message), values)
+
+    def n_(self, singular: str, plural: str, n: int, **values: Any) -> str:
+        """Translates a sentence whose form depends on ``n`` (six forms in Arabic)."""
+        return self._fill(self._gnu.ngettext(singular, plural, n), {"n": n, **values})
+
+    def datetime(self, value: datetime) -> str:
+        """A UTC instant as a London weekday, date and time in this language."""
+        pattern = DATETIME_PATTERNS[self.language]
+        return _babel_format_datetime(value, pattern, tzinfo=LONDON, locale=self._locale)
+
+    def date(self, value: date) -> str:
+        """A calendar date in this language."""
+        return _babel_format_date(value, "d MMMM y", locale=self._locale)
+
+    def time(self, value: datetime) -> str:
+        """The London wall-clock time of a UTC instant."""
+        return _babel_format_datetime(value, "HH:mm", tzinfo=LONDON, locale=self._locale)
+
+
+@cache
+def texts(language: str | None) -> Texts:
+    """The shared :class:`Texts` for a language (English when unknown)."""
+    return Texts(language or "en")
+
+
+def negotiate(language_code: str | None) -> str | None:
+    """Maps Telegram's ``language_code`` (``ar-EG``, ``en-GB``…) to a supported language."""
+    if not language_code:
+        return None
+    try:
+        found = Locale.negotiate([language_code.replace("-", "_")], list(LANGUAGES), sep="_")
+    except (ValueError, UnknownLocaleError):
+        return None
+    return str(found) if found else None
+
+
+def plural_index(language: str, n: int) -> int:
+    """Which plural form the catalog picks for ``n`` (for tests of the pinned header)."""
+    catalog = _catalog(language)
+    return int(catalog.plural(n))  # type: ignore[attr-defined]
+
+
+def catalog_path(language: str) -> Path:
+    """Where a language's .po file lives."""
+    return LOCALES_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po"

@@ -1,0 +1,44 @@
+"""Multi-step conversations kept in the database, so a restart never loses a half-done step."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import Session
+
+from storage.models import Flow
+from storage.types import utcnow
+
+
+def current(session: Session, telegram_user_id: int) -> Flow | None:
+    """The flow this person is in, if any."""
+    return session.get(Flow, telegram_user_id)
+
+
+def start(session: Session, telegram_user_id: int, name: str, **data: Any) -> Flow:
+    """Starts (or restarts) a named flow, replacing any other."""
+    flow = session.get(Flow, telegram_user_id)
+    if flow is None:
+        flow = Flow(telegram_user_id=telegram_user_id, name=name, data=dict(data))
+    else:
+        flow.name, flow.data = name, dict(data)
+    flow.updated_at = utcnow()
+    session.add(flow)
+    return flow
+
+
+def update(session: Session, flow: Flow, **changes: Any) -> Flow:
+    """Merges values into a flow's data (a new dict, so the JSON column sees the change)."""
+    flow.data = {**flow.data, **changes}
+    flow.updated_at = utcnow()
+    session.add(flow)
+    return flow
+
+
+def clear(session: Session, telegram_user_id: int) -> bool:
+    """Leaves any flow; True when there was one."""
+    flow = session.get(Flow, telegram_user_id)
+    if flow is None:
+        return False
+    session.delete(flow)
+    return True

@@ -1,0 +1,139 @@
+"""Who is writing: a family member, a member of staff, or a stranger; and their language."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from bot.i18n import negotiate
+from bot.services import audit
+from bot.services.errors import InvalidInput, NotFound
+from storage.models import Household, Member, Staff, StaffRole, UserSetting
+from storage.types import utcnow
+
+LANGUAGES = ("ar", "en")
+
+
+@dataclass(frozen=True)
+class Person:
+    """The caller of an update, resolved from the database."""
+
+    telegram_user_id: int
+    kind: str  # "member", "staff" or "guest"
+    language: str
+    member_id: int | None = None
+    household_id: int | None = None
+    household_ref: str | None = None
+    consented: bool = False
+    staff_id: int | None = None
+    role: StaffRole | None = None
+    provider_id: int | None = None
+
+    @property
+    def is_member(self) -> bool:
+        """A linked family member."""
+        return self.kind == "member"
+
+    @property
+    def is_staff(self) -> bool:
+        """A linked, active member of staff."""
+        return self.kind == "staff"
+
+    @property
+    def is_coordinator(self) -> bool:
+        """A council coordinator."""
+        return self.role == StaffRole.COORDINATOR
+
+
+def identify(session: Session, *, telegram_user_id: int, language_code: str | None) -> Person:
+    """Resolves a Telegram account to a Person with the language to answer in.
+
+    Language: the person's stored choice, else Telegram's ``language_code``, else Arabic for
+    families and strangers and English for staff.
+    """
+    telegram_language = negotiate(language_code)
+    member = session.exec(
+        select(Member).where(Member.telegram_user_id == telegram_user_id)
+    ).first()
+    if member is not None:
+        household = session.get(Household, member.household_id)
+        assert household is not None
+        return Person(
+            telegram_user_id=telegram_user_id,
+            kind="member",
+            language=member.language or household.language or telegram_language or "ar",
+            member_id=member.id,
+            household_id=household.id,
+            household_ref=household.reference,
+            consented=member.consent_at is not None,
+        )
+    staff = session.exec(select(Staff).where(Staff.telegram_user_id == telegram_user_id)).first()
+    if staff is not None and staff.active:
+        return Person(
+            telegram_user_id=telegram_user_id,
+            kind="staff",
+            language=staff.language or telegram_language or "en",
+            staff_id=staff.id,
+            role=staff.role,
+            provider_id=staff.provider_id,
+        )
+    setting = session.get(UserSetting, telegram_user_id)
+    return Person(
+        telegram_user_id=telegram_user_id,
+        kind="guest",
+        language=(setting.language if setting else None) or telegram_language or "ar",
+    )
+
+
+def set_language(session: Session, *, telegram_user_id: int, language: str) -> None:
+    """Stores the language a person chose, whoever they are."""
+    if language not in LANGUAGES:
+        raise InvalidInput(f"unsupported language: {language!r}")
+    member = session.exec(
+        select(Member).where(Member.telegram_user_id == telegram_user_id)
+    ).first()
+    staff = session.exec(select(Staff).where(Staff.telegram_user_id == telegram_user_id)).first()
+    if member is not None:
+        member.language = language
+        session.add(member)
+    elif staff is not None:
+        staff.language = language
+        session.add(staff)
+    else:
+        setting = session.get(UserSetting, telegram_user_id)
+        if setting is None:
+            setting = UserSetting(telegram_user_id=telegram_user_id, language=language)
+        setting.language = language
+        session.add(setting)
+
+
+def record_consent(session: Session, *, member_id: int, now: datetime | None = None) -> bool:
+    """Records that a member read the privacy notice; False when it was already recorded."""
+    member = session.get(Member, member_id)
+    if member is None:
+        raise NotFound("member")
+    if member.consent_at is not None:
+        return False
+    member.consent_at = now or utcnow()
+    session.add(member)
+    audit.record(
+        session,
+        actor=f"member:{member_id}",
+        action="privacy.consent",
+        subject=f"member:{member_id}",
+    )
+    return True
+
+
+def mark_unreachable(
+    session: Session, *, telegram_user_id: int, now: datetime | None = None
+) -> None:
+    """Notes that a member blocked the bot, so staff know the family can't be reached here."""
+    member = session.exec(
+        select(Member).where(Member.telegram_user_id == telegram_user_id)
+    ).first()
+    if member is not None and member.unreachable_at is None:
+        member.unreachable_at = now or utcnow()
+        session.add(member)

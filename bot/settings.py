@@ -1,0 +1,58 @@
+"""Configuration from the environment (and an optional .env); secrets never have defaults."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+TIMEZONE = "Europe/London"
+
+
+def _env(name: str, default: str = "") -> str:
+    """One environment variable, stripped."""
+    return os.environ.get(name, default).strip()
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the bot reads from its environment."""
+
+    bot_token: str = ""
+    bot_username: str = "SanadKentBot"
+    api_base_url: str = "https://api.telegram.org/bot"
+    api_base_file_url: str = "https://api.telegram.org/file/bot"
+    database_url: str = field(
+        default_factory=lambda: f"sqlite:///{PROJECT_ROOT / 'data' / 'sanad.db'}"
+    )
+    models_dir: Path = PROJECT_ROOT / "data" / "models"
+    invite_ttl_days: int = 14
+    webhook_url: str = ""
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = 8443
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        """Reads the settings, loading ``.env`` first when it exists."""
+        try:
+            from dotenv import load_dotenv
+
+            load_dotenv(PROJECT_ROOT / ".env", override=False)
+        except ImportError:  # pragma: no cover - python-dotenv is a dependency
+            pass
+        defaults = cls()
+        return cls(
+            bot_token=_env("BOT_TOKEN"),
+            bot_username=_env("BOT_USERNAME", defaults.bot_username).lstrip("@"),
+            api_base_url=_env("TELEGRAM_API_BASE_URL", defaults.api_base_url),
+            api_base_file_url=_env("TELEGRAM_API_BASE_FILE_URL", defaults.api_base_file_url),
+            database_url=_env("DATABASE_URL", defaults.database_url),
+            models_dir=Path(_env("SANAD_MODELS_DIR", str(defaults.models_dir))),
+            invite_ttl_days=int(_env("INVITE_TTL_DAYS", str(defaults.invite_ttl_days))),
+            webhook_url=_env("WEBHOOK_URL"),
+            webhook_listen=_env("WEBHOOK_LISTEN", defaults.webhook_listen),
+            webhook_port=int(_env("WEBHOOK_PORT", str(defaults.webhook_port))),
+            log_level=_env("LOG_LEVEL", defaults.log_level).upper(),
+        )

@@ -1,0 +1,81 @@
+"""Telegram's command menu, set per language and per role (guests, families, staff)."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Bot, BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeChat
+from telegram.error import TelegramError
+
+from bot.i18n import LANGUAGES, Texts, texts
+from bot.services.people import Person
+from storage.models import StaffRole
+
+logger = logging.getLogger(__name__)
+
+
+def guest_commands(t: Texts) -> list[BotCommand]:
+    """What someone not yet registered can do."""
+    return [
+        BotCommand("start", t._("Join Sanad with your invite")),
+        BotCommand("help", t._("How Sanad works")),
+        BotCommand("language", t._("Change language")),
+    ]
+
+
+def family_commands(t: Texts) -> list[BotCommand]:
+    """A family member's commands."""
+    return [
+        BotCommand("menu", t._("Main menu")),
+        BotCommand("report", t._("Report a problem")),
+        BotCommand("tickets", t._("My requests")),
+        BotCommand("language", t._("Change language")),
+        BotCommand("help", t._("Help")),
+        BotCommand("cancel", t._("Stop what I am doing")),
+    ]
+
+
+def staff_commands(t: Texts, role: StaffRole | None) -> list[BotCommand]:
+    """A member of staff's commands; coordinators also invite."""
+    commands = [
+        BotCommand("menu", t._("Main menu")),
+        BotCommand("tickets", t._("My tickets and the queue")),
+        BotCommand("reply", t._("Reply to a ticket: /reply K-0042 text")),
+        BotCommand("note", t._("Internal note: /note K-0042 text")),
+        BotCommand("language", t._("Change language")),
+        BotCommand("help", t._("Help")),
+        BotCommand("cancel", t._("Stop what I am doing")),
+    ]
+    if role == StaffRole.COORDINATOR:
+        commands.insert(4, BotCommand("invite", t._("Create an invite link")))
+    return commands
+
+
+def commands_for(person: Person) -> list[BotCommand]:
+    """The command menu of one linked person, in their language."""
+    t = texts(person.language)
+    if person.is_staff:
+        return staff_commands(t, person.role)
+    if person.is_member:
+        return family_commands(t)
+    return guest_commands(t)
+
+
+async def set_default_commands(bot: Bot) -> None:
+    """The menu strangers see, in Arabic and English (default: Arabic)."""
+    scope = BotCommandScopeAllPrivateChats()
+    await bot.set_my_commands(guest_commands(texts("ar")), scope=scope)
+    for language in LANGUAGES:
+        await bot.set_my_commands(
+            guest_commands(texts(language)), scope=scope, language_code=language
+        )
+
+
+async def set_person_commands(bot: Bot, person: Person) -> None:
+    """Gives one person's private chat the menu of their role, in their chosen language."""
+    try:
+        await bot.set_my_commands(
+            commands_for(person), scope=BotCommandScopeChat(person.telegram_user_id)
+        )
+    except TelegramError as exc:
+        logger.warning("could not set commands for a chat: %s", type(exc).__name__)

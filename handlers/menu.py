@@ -1,0 +1,156 @@
+"""Main menus, help, and honest answers for features that are not built yet."""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardMarkup, Update
+
+from bot.context import SanadContext
+from bot.i18n import Texts
+from bot.services.people import Person
+from handlers.common import answer, edit_or_send, keyboard, person_of, texts_for
+from storage.models import StaffRole
+
+
+def family_menu(t: Texts) -> InlineKeyboardMarkup:
+    """The family's main menu: one big button per thing they can do."""
+    return keyboard(
+        [
+            [(t._("📝 Report a problem"), "menu:report")],
+            [(t._("📋 My requests"), "menu:tickets")],
+            [(t._("📅 Book a meeting"), "menu:book"), (t._("🗓 My appointments"), "menu:appts")],
+            [(t._("📚 English classes"), "menu:classes")],
+            [(t._("🌐 Language"), "menu:language"), (t._("❓ Help"), "menu:help")],
+        ]
+    )
+
+
+def staff_menu(t: Texts, person: Person) -> InlineKeyboardMarkup:
+    """The staff main menu; coordinators get their own tools too."""
+    rows = [
+        [(t._("📥 Tickets"), "menu:tickets")],
+        [(t._("🗓 My diary"), "menu:appts"), (t._("⏱ My free slots"), "menu:slots")],
+    ]
+    if person.role == StaffRole.COORDINATOR:
+        rows.append([(t._("✉️ Invite someone"), "menu:invite")])
+        rows.append(
+            [(t._("📣 Send a notice"), "menu:broadcast"), (t._("📊 Figures"), "menu:stats")]
+        )
+    rows.append([(t._("🌐 Language"), "menu:language"), (t._("❓ Help"), "menu:help")])
+    return keyboard(rows)
+
+
+def menu_for(t: Texts, person: Person) -> InlineKeyboardMarkup:
+    """The right main menu for this person."""
+    return staff_menu(t, person) if person.is_staff else family_menu(t)
+
+
+def menu_prompt(t: Texts) -> str:
+    """The line above every main menu."""
+    return t._("What would you like to do? Tap a button.")
+
+
+async def send_menu(update: Update, context: SanadContext) -> None:
+    """Shows the caller's main menu as a new message."""
+    person = person_of(update, context)
+    t = texts_for(update, context)
+    await answer(update, menu_prompt(t), menu_for(t, person))
+
+
+async def menu_command(update: Update, context: SanadContext) -> None:
+    """/menu: the main menu."""
+    await send_menu(update, context)
+
+
+def help_text(t: Texts, person: Person) -> str:
+    """What this person can do, in their language."""
+    if person.is_staff:
+        text = t._(
+            "Sanad brings your families' requests to you, with the original message and "
+            "an English translation.\n\n"
+            "📥 Tickets: your open requests and your provider's unclaimed queue.\n"
+            "Reply to a ticket message to answer the family, or send /reply with the reference "
+            "and your text.\n"
+            "🌐 Language: change the language of the bot.\n\n"
+            "Commands: /menu /tickets /reply /note /language /help /cancel"
+        )
+        if person.role == StaffRole.COORDINATOR:
+            text += "\n\n" + t._(
+                "As a coordinator you can create invite links: "
+                "/invite family FAMILY-REF [member name] or /invite staff STAFF-ID."
+            )
+        return text
+    return t._(
+        "Sanad helps you talk to your caseworker.\n\n"
+        "📝 Report a problem: tell us about a problem with your home, health, money, school, "
+        "English classes, documents or anything else. You will get a reference number.\n"
+        "📋 My requests: see your requests and the answers from your caseworker.\n"
+        "🌐 Language: choose Arabic or English.\n\n"
+        "In an emergency call 999. For urgent medical advice call NHS 111.\n\n"
+        "Commands: /menu /report /tickets /language /help /cancel"
+    )
+
+
+async def help_command(update: Update, context: SanadContext) -> None:
+    """/help: what the caller can do, with their menu."""
+    person = person_of(update, context)
+    t = texts_for(update, context)
+    await answer(update, help_text(t, person), menu_for(t, person))
+
+
+def not_ready_text(t: Texts, feature: str) -> str:
+    """An honest sentence for a feature a later release brings."""
+    sentences = {
+        "book": t._(
+            "Booking a meeting in Sanad is not ready yet. For now, your caseworker will "
+            "arrange meetings with you directly."
+        ),
+        "appts": t._(
+            "The list of appointments is not ready yet in Sanad. For now, appointments are "
+            "arranged directly with your caseworker."
+        ),
+        "classes": t._(
+            "English class times are not in Sanad yet. Please ask your caseworker about your "
+            "ESOL classes."
+        ),
+        "report": t._(
+            "Reporting a problem in Sanad is not ready yet. For now, please contact your "
+            "caseworker directly."
+        ),
+        "tickets": t._("The list of requests is not ready yet in Sanad."),
+        "slots": t._("Publishing free slots for bookings is not ready yet in Sanad."),
+        "broadcast": t._("Sending notices to families is not ready yet in Sanad."),
+        "stats": t._("Provider figures are not ready yet in Sanad."),
+        "mydata": t._(
+            "A copy of your data is not ready yet in Sanad. You can ask your caseworker or the "
+            "council resettlement team for a copy, or ask them to delete it."
+        ),
+    }
+    return sentences[feature]
+
+
+async def not_ready_button(update: Update, context: SanadContext) -> None:
+    """A menu button whose feature is not built yet: says so plainly."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    await query.answer()
+    person = person_of(update, context)
+    t = texts_for(update, context)
+    feature = query.data.split(":", 1)[1]
+    await answer(update, not_ready_text(t, feature), menu_for(t, person))
+
+
+async def mydata_command(update: Update, context: SanadContext) -> None:
+    """/mydata: honest about what is not built yet."""
+    person = person_of(update, context)
+    t = texts_for(update, context)
+    await answer(update, not_ready_text(t, "mydata"), menu_for(t, person))
+
+
+async def help_button(update: Update, context: SanadContext) -> None:
+    """The Help button."""
+    query = update.callback_query
+    assert query is not None
+    await query.answer()
+    person = person_of(update, context)
+    t = texts_for(update, context)
+    await edit_or_send(update, help_text(t, person), menu_for(t, person))

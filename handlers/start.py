@@ -1,0 +1,166 @@
+"""Joining: ``/start <invite-code>``, the privacy notice and consent."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+
+from bot.context import SanadContext
+from bot.i18n import Texts, texts
+from bot.services import invites, people
+from bot.services.errors import AlreadyLinked, InviteInvalid, TooManyAttempts
+from bot.services.people import Person
+from handlers.commands import set_person_commands
+from handlers.common import answer, keyboard, person_of, resolve_person
+from handlers.menu import menu_for, menu_prompt
+from storage.models import StaffRole
+from storage.types import utcnow
+
+logger = logging.getLogger(__name__)
+
+
+def bilingual(build: object) -> str:
+    """The same message in Arabic, then English, for people whose language we don't know."""
+    assert callable(build)
+    return f"{build(texts('ar'))}\n\n———\n\n{build(texts('en'))}"
+
+
+def not_registered_text(t: Texts) -> str:
+    """What a stranger is told: how to get an invite."""
+    return t._(
+        "Welcome to Sanad.\n"
+        "Sanad is for families supported by the Kent refugee resettlement programme, and for "
+        "their caseworkers. To use it you need your own invite link. Please ask your "
+        "caseworker or the council's resettlement team for one, then open it on this phone."
+    )
+
+
+def invalid_code_text(t: Texts) -> str:
+    """A code that is unknown, used or expired (deliberately the same answer)."""
+    return t._(
+        "This invite code does not work. It may be mistyped, already used, or too old. "
+        "Please ask your caseworker for a new invite link."
+    )
+
+
+def too_many_text(t: Texts, minutes: int) -> str:
+    """After too many wrong codes."""
+    return t.n_(
+        "Too many wrong codes. Please wait {n} minute and try again, or ask your caseworker "
+        "for a new invite link.",
+        "Too many wrong codes. Please wait {n} minutes and try again, or ask your caseworker "
+        "for a new invite link.",
+        minutes,
+    )
+
+
+def privacy_text(t: Texts) -> str:
+    """The short, plain privacy notice a family member sees before anything else."""
+    return t._(
+        "Before we start, how Sanad looks after your information:\n\n"
+        "• We keep your family's details, your messages to your caseworker and your "
+        "appointments.\n"
+        "• Only your caseworker, their team and the council's resettlement team can see them.\n"
+        "• Messages are translated on the council's own computer. They are not sent to any "
+        "other company.\n"
+        "• You can ask for a copy of your information, or ask us to delete it, at any time: "
+        "ask your caseworker.\n\n"
+        'Tap "I understand" to continue.'
+    )
+
+
+def consent_keyboard(t: Texts):  # type: ignore[no-untyped-def]
+    """The single button under the privacy notice."""
+    return keyboard([[(t._("✅ I understand"), "consent:ok")]])
+
+
+def staff_welcome(t: Texts, role: StaffRole | None) -> str:
+    """The first message a member of staff sees after joining."""
+    if role == StaffRole.COORDINATOR:
+        return t._("You are now connected to Sanad as a coordinator.")
+    if role == StaffRole.LEAD:
+        return t._("You are now connected to Sanad as a provider lead.")
+    return t._("You are now connected to Sanad as a caseworker.")
+
+
+async def show_privacy_notice(update: Update, context: SanadContext, person: Person) -> None:
+    """Shows the notice with its button; nothing else works until it is accepted."""
+    t = texts(person.language)
+    await answer(update, privacy_text(t), consent_keyboard(t))
+
+
+async def start_command(update: Update, context: SanadContext) -> None:
+    """/start with or without an invite code."""
+    user = update.effective_user
+    assert user is not None
+    person = person_of(update, context)
+    code = " ".join(context.args or []).strip()
+    if not code:
+        await _start_without_code(update, context, person)
+        return
+    if person.kind != "guest":
+        t = texts(person.language)
+        await answer(update, t._("You are already connected to Sanad."))
+        await _after_join(update, context, person)
+        return
+    now = utcnow()
+    try:
+        with context.db.session() as session:
+            invites.redeem(session, raw_code=code, telegram_user_id=user.id, now=now)
+    except InviteInvalid as exc:
+        logger.info("invite refused (%s)", exc.details.get("reason"))
+        with context.db.session() as session:
+            invites.record_failure(session, telegram_user_id=user.id, now=now)
+        await answer(update, bilingual(invalid_code_text))
+        return
+    except TooManyAttempts:
+        minutes = int(invites.ATTEMPT_WINDOW.total_seconds() // 60)
+        await answer(update, bilingual(lambda t: too_many_text(t, minutes)))
+        return
+    except AlreadyLinked:
+        await answer(update, texts(person.language)._("You are already connected to Sanad."))
+        return
+    joined = resolve_person(context.db, update)
+    assert joined is not None
+    context.person = joined
+    logger.info("account linked as %s", joined.kind)
+    await set_person_commands(context.bot, joined)
+    await _after_join(update, context, joined)
+
+
+async def _start_without_code(update: Update, context: SanadContext, person: Person) -> None:
+    """/start alone: strangers learn how to join; members see their menu."""
+    if person.kind == "guest":
+        await answer(update, bilingual(not_registered_text))
+        return
+    await _after_join(update, context, person)
+
+
+async def _after_join(update: Update, context: SanadContext, person: Person) -> None:
+    """What comes after linking: the privacy notice for families, else the menu."""
+    t = texts(person.language)
+    if person.is_member and not person.consented:
+        await show_privacy_notice(update, context, person)
+        return
+    if person.is_staff:
+        await answer(update, staff_welcome(t, person.role))
+    await answer(update, menu_prompt(t), menu_for(t, person))
+
+
+async def consent_button(update: Update, context: SanadContext) -> None:
+    """'I understand': records consent and time, then opens the menu."""
+    query = update.callback_query
+    assert query is not None
+    person = person_of(update, context)
+    t = texts(person.language)
+    if not person.is_member or person.member_id is None:
+        await query.answer(t._("This button no longer works."), show_alert=True)
+        return
+    with context.db.session() as session:
+        recorded = people.record_consent(session, member_id=person.member_id)
+    await query.answer()
+    if recorded:
+        await query.edit_message_reply_markup(None)
+        await answer(update, t._("Thank you. You are now connected to your caseworker."))
+    await answer(update, menu_prompt(t), menu_for(t, person))

@@ -1,0 +1,348 @@
+"""The aiohttp server and the ``LocalBotAPI`` facade tests, the demo and benchmarks use.
+
+Routes: ``POST|GET /bot<token>/<method>`` (JSON, form-urlencoded or multipart bodies) and
+``GET /file/bot<token>/<file_path>``. The access log is off so tokens never reach logs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import inspect
+import json
+import logging
+import time
+from types import TracebackType
+from typing import Any, Self
+
+from aiohttp import BodyPartReader, web
+
+from localapi.methods import METHODS, Params, Upload, resolve_commands, scope_key
+from localapi.state import ApiError, ChatState, World
+from localapi.users import GroupHandle, UserHandle
+
+__all__ = ["LocalBotAPI"]
+
+logger = logging.getLogger(__name__)
+
+JSON = dict[str, Any]
+MAX_BODY = 60 * 1024 * 1024
+MAX_POLL_TIMEOUT = 50.0
+CONFLICT = "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"  # noqa: E501
+WEBHOOK_CONFLICT = (
+    "Conflict: can't use getUpdates method while webhook is active; "
+    "use deleteWebhook to delete the webhook first"
+)
+
+
+class LocalBotAPI:
+    """A Telegram Bot API lookalike on loopback plus handles that act as Telegram users."""
+
+    def __init__(
+        self,
+        token: str = "123456:LOCAL-TEST-TOKEN",
+        bot_username: str = "sanad_local_bot",
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        bot_name: str = "Sanad (local)",
+        rate_limits: bool = False,
+        get_my_commands_fallback: bool = False,
+    ) -> None:
+        """Prepare the server; nothing listens until ``start()``.
+
+        ``get_my_commands_fallback=True`` makes getMyCommands answer like ``commands()``
+        (menu resolution) instead of Telegram's exact scope+language lookup.
+        """
+        self.token = token
+        self.host = host
+        self.port = port
+        self.world = World(token, bot_username, bot_name)
+        self.world.rate_limits = rate_limits
+        self.world.commands_fallback = get_my_commands_fallback
+        self._users: dict[int, UserHandle] = {}
+        self._groups: dict[int, GroupHandle] = {}
+        self._runner: web.AppRunner | None = None
+        self._poller: web.Request | None = None
+        self._last_poll_at = float("-inf")
+        self._closing = False
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Bind the server (a free port when port=0) and start serving."""
+        app = web.Application(client_max_size=MAX_BODY)
+        app.router.add_route("*", "/bot{token}/{method}", self._handle_method)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._handle_file)
+        self._runner = web.AppRunner(
+            app, access_log=None, handler_cancellation=True, shutdown_timeout=1.0
+        )
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port)
+        await site.start()
+        self.port = int(self._runner.addresses[0][1])
+        self._closing = False
+        logger.info("local Bot API listening on %s:%d", self.host, self.port)
+
+    async def stop(self) -> None:
+        """Wake long pollers and shut the server down."""
+        if self._runner is None:
+            return
+        self._closing = True
+        self.world.touch()
+        await asyncio.sleep(0)
+        await self._runner.cleanup()
+        self._runner = None
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    @property
+    def base_url(self) -> str:
+        """Value for PTB's ``base_url`` (PTB appends the token and ``/method``)."""
+        return f"http://{self.host}:{self.port}/bot"
+
+    @property
+    def base_file_url(self) -> str:
+        """Value for PTB's ``base_file_url``."""
+        return f"http://{self.host}:{self.port}/file/bot"
+
+    # -- test-facing API ------------------------------------------------------------------
+
+    def user(
+        self,
+        user_id: int,
+        first_name: str = "User",
+        *,
+        last_name: str | None = None,
+        username: str | None = None,
+        language_code: str | None = "en",
+        started: bool = True,
+        is_premium: bool | None = None,
+    ) -> UserHandle:
+        """Create (or return) a user whose private chat with the bot has id ``user_id``."""
+        if user_id in self._users:
+            return self._users[user_id]
+        user: JSON = {"id": user_id, "is_bot": False, "first_name": first_name}
+        optional = {
+            "last_name": last_name,
+            "username": username,
+            "language_code": language_code,
+            "is_premium": is_premium,
+        }
+        user.update({k: v for k, v in optional.items() if v is not None})
+        chat = {"id": user_id, "type": "private", "first_name": first_name}
+        chat.update({k: v for k, v in (("last_name", last_name), ("username", username)) if v})
+        state = ChatState(chat=chat, started=started, user=user)
+        self.world.chats[user_id] = state
+        self._users[user_id] = UserHandle(self.world, state, user)
+        return self._users[user_id]
+
+    def group(
+        self,
+        chat_id: int,
+        title: str = "Group",
+        *,
+        chat_type: str = "group",
+        username: str | None = None,
+    ) -> GroupHandle:
+        """Create (or return) a group ("group" or "supergroup") the bot is a member of."""
+        if chat_id in self._groups:
+            return self._groups[chat_id]
+        chat: JSON = {"id": chat_id, "type": chat_type, "title": title}
+        if username:
+            chat["username"] = username
+        state = ChatState(chat=chat)
+        self.world.chats[chat_id] = state
+        self._groups[chat_id] = GroupHandle(self.world, state)
+        return self._groups[chat_id]
+
+    def commands(
+        self, scope: JSON | None = None, language_code: str = "", *, exact: bool = False
+    ) -> list[JSON]:
+        """Commands a user in ``scope`` with ``language_code`` sees, with Telegram's fallbacks.
+
+        ``exact=True`` returns only what was set for that scope and language (getMyCommands).
+        """
+        if exact:
+            key = (scope_key(self.world, scope), language_code)
+            return copy.deepcopy(self.world.commands.get(key, []))
+        return resolve_commands(self.world, scope, language_code)
+
+    def flood(self, chat_id: int | None = None, retry_after: int = 1, times: int = 1) -> None:
+        """Make the next ``times`` sends (to ``chat_id``, or any chat) answer 429."""
+        self.world.floods.append({"chat_id": chat_id, "retry_after": retry_after, "times": times})
+
+    @property
+    def requests_log(self) -> list[tuple[str, JSON]]:
+        """(method, params) of every bot request, oldest first; uploads summarised."""
+        return list(self.world.requests_log)
+
+    def calls(self, method: str) -> list[JSON]:
+        """Params of every call to ``method`` (case-insensitive)."""
+        return [p for m, p in self.world.requests_log if m.lower() == method.lower()]
+
+    @property
+    def chat_actions(self) -> list[tuple[int, str]]:
+        """(chat_id, action) of every sendChatAction."""
+        return list(self.world.chat_actions)
+
+    @property
+    def webhook(self) -> JSON:
+        """The webhook recorded by setWebhook ({} if none)."""
+        return dict(self.world.webhook)
+
+    @property
+    def pending_updates(self) -> list[JSON]:
+        """Updates not yet confirmed by the bot."""
+        return copy.deepcopy(self.world.updates)
+
+    def set_rate_limits(self, enabled: bool) -> None:
+        """Turn Telegram-like per-chat/global send limits on or off."""
+        self.world.rate_limits = enabled
+
+    async def quiet(self, timeout: float = 0.5, *, max_wait: float = 30.0) -> None:
+        """Wait until the bot has fetched every update and made no request for ``timeout`` s."""
+        deadline = time.monotonic() + max_wait
+        while True:
+            now = time.monotonic()
+            polling = self._poller is not None or now - self._last_poll_at < 1.0
+            undelivered = polling and any(
+                u["update_id"] > self.world.delivered_up_to for u in self.world.updates
+            )
+            idle = now - self.world.last_activity
+            if not undelivered and idle >= timeout:
+                return
+            if now >= deadline:
+                raise AssertionError(f"bot still busy after {max_wait}s")
+            await self.world.wait_change(min(timeout - idle if idle < timeout else timeout, 0.5))
+
+    # -- HTTP -----------------------------------------------------------------------------
+
+    async def _handle_method(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return _error(ApiError(401, "Unauthorized"))
+        name = request.match_info["method"]
+        try:
+            params = await _read_params(request)
+        except ApiError as exc:
+            return _error(exc)
+        self.world.requests_log.append((name, _loggable(params)))
+        logger.debug("bot called %s", name)
+        if name.lower() != "getupdates":
+            self.world.touch()
+        try:
+            if name.lower() == "getupdates":
+                result = await self._get_updates(request, params)
+            else:
+                handler = METHODS.get(name.lower())
+                if handler is None:
+                    raise ApiError(404, "Not Found")
+                result = handler(self.world, params)
+                if inspect.isawaitable(result):
+                    result = await result
+        except ApiError as exc:
+            logger.debug("%s answered %d", name, exc.code)
+            return _error(exc)
+        finally:
+            if name.lower() != "getupdates":
+                self.world.last_activity = time.monotonic()
+        return web.json_response({"ok": True, "result": result}, dumps=_dumps)
+
+    async def _get_updates(self, request: web.Request, params: Params) -> list[JSON]:
+        if self.world.webhook.get("url"):
+            raise ApiError(409, WEBHOOK_CONFLICT)
+        await asyncio.sleep(0)  # let a client that hung up on its long poll be noticed first
+        current = self._poller
+        if current is not None and current is not request and _alive(current):
+            raise ApiError(409, CONFLICT)
+        self._last_poll_at = time.monotonic()
+        limit = max(1, min(params.get_int("limit", 100) or 0, 100))
+        timeout = max(0.0, min(params.get_float("timeout", 0.0) or 0.0, MAX_POLL_TIMEOUT))
+        allowed = params.get_json("allowed_updates")
+        if allowed is not None:
+            self.world.allowed_updates = [str(a) for a in allowed]
+        offset = params.get_int("offset")
+        if offset is not None:
+            self.world.confirm(offset)
+        deadline = time.monotonic() + timeout
+        self._poller = request
+        try:
+            while True:
+                batch = self.world.pending(limit)
+                remaining = deadline - time.monotonic()
+                if batch or remaining <= 0 or self._closing:
+                    return copy.deepcopy(batch)
+                await self.world.wait_change(remaining)
+        finally:
+            self._last_poll_at = time.monotonic()
+            if self._poller is request:
+                self._poller = None
+
+    async def _handle_file(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return _error(ApiError(401, "Unauthorized"))
+        record = self.world.file_by_path(request.match_info["path"])
+        if record is None:
+            return _error(ApiError(404, "Not Found"))
+        body = record.data if record.data is not None else bytes(record.size)
+        return web.Response(body=body, content_type=record.mime_type or "application/octet-stream")
+
+
+def _alive(request: web.Request) -> bool:
+    transport = request.transport
+    return transport is not None and not transport.is_closing()
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _error(exc: ApiError) -> web.Response:
+    return web.json_response(exc.payload(), status=exc.code, dumps=_dumps)
+
+
+async def _read_params(request: web.Request) -> Params:
+    values: dict[str, Any] = dict(request.query)
+    uploads: dict[str, Upload] = {}
+    if request.method == "GET" or not request.can_read_body:
+        return Params(values, uploads)
+    content_type = request.content_type
+    if content_type == "application/json":
+        try:
+            body = await request.json()
+        except ValueError:
+            raise ApiError(400, "Bad Request: can't parse JSON object") from None
+        if not isinstance(body, dict):
+            raise ApiError(400, "Bad Request: can't parse JSON object")
+        values.update(body)
+    elif content_type.startswith("multipart/"):
+        reader = await request.multipart()
+        async for part in reader:
+            if not isinstance(part, BodyPartReader) or part.name is None:
+                continue
+            if part.filename is not None:
+                data = bytes(await part.read(decode=False))
+                mime = part.headers.get("Content-Type")
+                uploads[part.name] = Upload(data, part.filename, mime)
+            else:
+                values[part.name] = await part.text()
+    else:
+        values.update(await request.post())
+    return Params(values, uploads)
+
+
+def _loggable(params: Params) -> JSON:
+    logged = dict(params.values)
+    for name, upload in params.uploads.items():
+        logged[name] = {"upload": upload.filename, "size": len(upload.data)}
+    return logged

@@ -1,0 +1,51 @@
+"""Shared fixtures: a fresh database per test and settings that never touch the real home."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlmodel import SQLModel
+
+from bot.services import registry
+from bot.settings import Settings
+from storage.db import Database
+
+POSTGRES_URL = os.environ.get("SANAD_TEST_POSTGRES_URL", "")
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db(request: pytest.FixtureRequest) -> Iterator[Database]:
+    """A fresh database with every table and the reference data: in-memory SQLite, and
+    PostgreSQL when ``SANAD_TEST_POSTGRES_URL`` names one (``.ci/run`` starts it)."""
+    if request.param == "postgres":
+        if not POSTGRES_URL:
+            pytest.skip("SANAD_TEST_POSTGRES_URL is not set")
+        database = Database(POSTGRES_URL)
+        SQLModel.metadata.drop_all(database.engine)
+    else:
+        database = Database("sqlite://")
+    database.create_all()
+    with database.session() as session:
+        registry.seed(session)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _ptb_timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
+    """PTB 22 warns on integer durations unless this is set; warnings are errors here."""
+    monkeypatch.setenv("PTB_TIMEDELTA", "1")
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Settings for one test: a file database and model folder under tmp_path."""
+    return Settings(
+        bot_token="123456:TEST-TOKEN",
+        bot_username="sanad_test_bot",
+        database_url=f"sqlite:///{tmp_path / 'sanad.db'}",
+        models_dir=tmp_path / "models",
+    )
