@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,13 @@ from typing import Any
 from sqlmodel import Session
 
 from bot.services import invites, registry
+from bot.services.argos_models import (
+    ModelError,
+    ModelInfo,
+    argos_available,
+    install_models,
+    installed_models,
+)
 from bot.services.errors import DomainError
 from bot.settings import Settings
 from storage.db import Database
@@ -26,6 +34,7 @@ class Abort(Exception):
 
 
 Command = Callable[[argparse.Namespace, Session, Settings], dict[str, Any]]
+NoDbCommand = Callable[[argparse.Namespace, Settings], dict[str, Any]]
 
 
 def cmd_seed(args: argparse.Namespace, session: Session, settings: Settings) -> dict[str, Any]:
@@ -119,15 +128,69 @@ def cmd_import_families(
     return {"imported": report.households, "members": report.members}
 
 
+def _model_row(info: ModelInfo) -> dict[str, Any]:
+    """One installed package as plain JSON values."""
+    return {
+        "direction": f"{info.from_code}→{info.to_code}",
+        "from_code": info.from_code,
+        "to_code": info.to_code,
+        "version": info.version,
+        "name": info.name,
+        "sha256": info.sha256,
+    }
+
+
+def _checksums(paths: list[Path], given: list[str] | None) -> list[str | None]:
+    """Pairs each file with its --sha256 (in order), or None to accept only known packages."""
+    if not given:
+        return [None] * len(paths)
+    if len(given) != len(paths):
+        raise Abort(
+            f"{len(given)} --sha256 value(s) for {len(paths)} file(s); give one --sha256 per "
+            "file, in the same order as the files, or none to accept only known packages; "
+            "nothing was installed"
+        )
+    return list(given)
+
+
+def cmd_install_models(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
+    """Installs .argosmodel files after checking every one of them; one refusal installs none."""
+    paths = [Path(p) for p in args.paths]
+    pairs = list(zip(paths, _checksums(paths, args.sha256), strict=True))
+    # Check everything first (checksum, zip, metadata, model files) by installing into a
+    # scratch folder: a bad file anywhere in the list leaves models_dir untouched.
+    with tempfile.TemporaryDirectory(prefix="sanad-models-check-") as scratch:
+        for path, sha in pairs:
+            install_models([path], models_dir=Path(scratch), sha256=sha)
+    installed: list[ModelInfo] = []
+    for path, sha in pairs:
+        installed.extend(install_models([path], models_dir=settings.models_dir, sha256=sha))
+    return {
+        "installed": [_model_row(info) for info in installed],
+        "models_dir": str(settings.models_dir),
+    }
+
+
+def cmd_models(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
+    """Lists the installed translation packages (empty when argostranslate is missing)."""
+    return {
+        "models": [_model_row(info) for info in installed_models(settings.models_dir)],
+        "models_dir": str(settings.models_dir),
+        "argostranslate": argos_available(),
+    }
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every admin command."""
     parser = argparse.ArgumentParser(prog="python -m bot admin", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
-    def add(name: str, func: Command, help_text: str) -> argparse.ArgumentParser:
+    def add(
+        name: str, func: Command | NoDbCommand, help_text: str, *, needs_db: bool = True
+    ) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help_text)
         sub.add_argument("--json", action="store_true", help="print one JSON object")
-        sub.set_defaults(func=func)
+        sub.set_defaults(func=func, needs_db=needs_db)
         return sub
 
     add("seed", cmd_seed, "insert districts, schemes and categories")
@@ -157,6 +220,20 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--days", type=int, help="days until the invite expires")
     sub = add("import-families", cmd_import_families, "import households from CSV")
     sub.add_argument("file")
+    sub = add(
+        "install-models",
+        cmd_install_models,
+        "install .argosmodel files (checksum-verified) into the models folder",
+        needs_db=False,
+    )
+    sub.add_argument("paths", nargs="+", metavar="PATH", help=".argosmodel file")
+    sub.add_argument(
+        "--sha256",
+        action="append",
+        metavar="HEX",
+        help="expected checksum; repeat once per PATH, in order (needed unless a known package)",
+    )
+    add("models", cmd_models, "list installed translation models", needs_db=False)
     return parser
 
 
@@ -164,6 +241,8 @@ def run(argv: Sequence[str], *, settings: Settings | None = None) -> int:
     """Runs one admin command; returns the process exit code."""
     args = build_parser().parse_args(argv)
     settings = settings or Settings.from_env()
+    if not args.needs_db:
+        return _run_without_db(args, settings)
     db = Database(settings.database_url)
     try:
         db.upgrade()
@@ -181,6 +260,18 @@ def run(argv: Sequence[str], *, settings: Settings | None = None) -> int:
         db.dispose()
 
 
+def _run_without_db(args: argparse.Namespace, settings: Settings) -> int:
+    """Runs a command that needs no database (the model commands)."""
+    try:
+        result = args.func(args, settings)
+    except (Abort, ModelError, OSError) as exc:
+        details = getattr(exc, "details", {}) or {}
+        _print(args.json, {"ok": False, "error": str(exc), **details}, error=True)
+        return 1
+    _print(args.json, {"ok": True, **result})
+    return 0
+
+
 def _print(as_json: bool, payload: dict[str, Any], *, error: bool = False) -> None:
     """One JSON object, or readable lines."""
     stream = sys.stderr if error and not as_json else sys.stdout
@@ -193,5 +284,11 @@ def _print(as_json: bool, payload: dict[str, Any], *, error: bool = False) -> No
         if key == "errors":
             for item in value:
                 print(f"  line {item['line']}: {item['error']}", file=stream)
+            continue
+        if key in ("installed", "models"):
+            print(f"{key}: {len(value)}", file=stream)
+            for row in value:
+                sha = row["sha256"] or "unverified"
+                print(f"  {row['direction']} {row['version']} {row['name']} {sha}", file=stream)
             continue
         print(f"{key}: {value}", file=stream)

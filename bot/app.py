@@ -14,6 +14,7 @@ from bot import i18n
 from bot.context import BotData, SanadContext
 from bot.services.people import identify
 from bot.settings import Settings
+from handlers import notify
 from handlers.commands import set_default_commands, set_person_commands
 from handlers.common import answer, person_of
 from storage.db import Database
@@ -63,6 +64,14 @@ async def _post_init(app: SanadApp) -> None:
         ]
     for person in people:
         await set_person_commands(app.bot, person)
+    # Notices queued before a crash or restart go out now; then every few seconds (retries and
+    # escalations). The database is the source of truth; the job queue is only the clock.
+    await notify.flush(app)
+    if app.job_queue is not None:
+        app.job_queue.run_repeating(
+            notify.outbox_job, interval=app.bot_data.settings.outbox_interval, first=1.0,
+            name="outbox",
+        )  # fmt: skip
 
 
 async def _on_error(update: object, context: SanadContext) -> None:

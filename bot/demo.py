@@ -31,7 +31,8 @@ class Persona:
     key: str
     label: str
     handle: UserHandle
-    seen: int = 0
+    shown: dict[int, tuple[str, str]] = field(default_factory=dict)
+    answers: int = 0
 
 
 @dataclass
@@ -56,18 +57,28 @@ class Demo:
         return persona
 
     async def flush(self, persona: Persona) -> None:
-        """Waits until the bot is quiet, then prints what this persona received."""
+        """Waits until the bot is quiet, then prints what this persona saw change."""
         await self.api.quiet(0.4)
-        messages = persona.handle.messages
-        for message in messages[persona.seen :]:
-            self._print_bot(persona, message)
-        persona.seen = len(messages)
+        for answer in persona.handle.callback_answers[persona.answers :]:
+            if answer.get("text"):
+                self.say(f"   💬 (pop-up) {answer['text']}")
+        persona.answers = len(persona.handle.callback_answers)
+        for message in persona.handle.messages:
+            shown = (message.content, str(message.reply_markup))
+            if persona.shown.get(message.message_id) == shown:
+                continue
+            edited = message.message_id in persona.shown
+            persona.shown[message.message_id] = shown
+            self._print_bot(persona, message, edited=edited)
 
-    def _print_bot(self, persona: Persona, message: SentMessage) -> None:
+    def _print_bot(self, persona: Persona, message: SentMessage, *, edited: bool) -> None:
         """One bot message as the persona sees it, with its buttons."""
         text = message.content or f"[{message.kind}]"
+        if message.kind != "text":
+            text = f"[{message.kind}] {text}"
         lines = text.splitlines() or [""]
-        self.say(f"   🤖 Sanad → {persona.label}: {lines[0]}")
+        mark = "✏️ (edited) " if edited else ""
+        self.say(f"   🤖 Sanad → {persona.label}: {mark}{lines[0]}")
         for line in lines[1:]:
             self.say(f"   │ {line}")
         for row in (message.reply_markup or {}).get("inline_keyboard", []):
@@ -78,6 +89,14 @@ class Demo:
         persona = self.personas[key]
         self.say(f"\n👤 {persona.label}: {text}")
         persona.handle.send_text(text)
+        await self.flush(persona)
+
+    async def reply_to_last(self, key: str, text: str) -> None:
+        """The persona uses Telegram's Reply on the newest bot message that has buttons."""
+        persona = self.personas[key]
+        target = next(m for m in reversed(persona.handle.messages) if m.reply_markup)
+        self.say(f"\n↩️ {persona.label} replies to message #{target.message_id}: {text}")
+        persona.handle.send_text(text, reply_to=target.message_id)
         await self.flush(persona)
 
     async def tap(self, key: str, label: str) -> None:
@@ -124,10 +143,24 @@ async def script(demo: Demo, codes: dict[str, str]) -> None:
     await demo.tap("amina", "English")
     await demo.type("amina", "/language")
     await demo.tap("amina", "العربية")
+    demo.say("\n— The caseworker joins; Amina reports a broken boiler —")
+    await demo.type("sam", f"/start {codes['sam']}")
+    await demo.tap("amina", "الإبلاغ عن مشكلة")
+    await demo.tap("amina", "السكن والإصلاحات")
+    await demo.type("amina", "المدفأة معطلة منذ يومين والأطفال يشعرون بالبرد")
+    await demo.tap("amina", "إرسال")
+    await demo.tap("amina", "نعم، أرسله")
+    await demo.flush(demo.personas["sam"])
+    demo.say("\n— Sam answers by replying to the ticket message —")
+    await demo.reply_to_last("sam", "An engineer will visit tomorrow between 9 and 12.")
+    await demo.flush(demo.personas["amina"])
+    demo.say("\n— Sam resolves it; Amina says it helped —")
+    await demo.tap("sam", "Resolve")
+    await demo.flush(demo.personas["amina"])
+    await demo.tap("amina", "نعم، ساعدني")
     demo.say("\n— Someone without an invite writes —")
     await demo.type("stranger", "مرحبا، أريد المساعدة")
-    demo.say("\n— The caseworker and the coordinator join —")
-    await demo.type("sam", f"/start {codes['sam']}")
+    demo.say("\n— The coordinator joins and invites another family member —")
     await demo.type("kim", f"/start {codes['kim']}")
     await demo.type("kim", "/invite family KH-0042")
 
@@ -136,6 +169,7 @@ HELP = """
 Your turn. Type a message to send it as the current persona.
   :as amina | sam | kim | stranger   switch persona
   :tap TEXT                           tap the newest button containing TEXT
+  :reply TEXT                         Telegram-reply to the newest message with buttons
   :who                                list personas        :quit (or Ctrl-D) to stop
 """
 
@@ -171,6 +205,8 @@ async def chat_from_terminal(demo: Demo) -> None:
         elif line == ":who":
             for key, persona in demo.personas.items():
                 demo.say(f"  {key}: {persona.label}")
+        elif line.startswith(":reply "):
+            await demo.reply_to_last(current, line[7:].strip())
         elif line.startswith(":tap "):
             try:
                 await demo.tap(current, line[5:].strip())
@@ -202,6 +238,8 @@ async def run_demo(*, interactive: bool = False,
         )
         app = build_application(settings, db)
         await app.initialize()
+        assert app.post_init is not None
+        await app.post_init(app)  # as run_polling does
         await app.start()
         assert app.updater is not None
         await app.updater.start_polling(poll_interval=0.0, timeout=1)

@@ -32,6 +32,7 @@ class Settings:
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = 8443
     log_level: str = "INFO"
+    outbox_interval: float = 5.0
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -55,4 +56,5 @@ class Settings:
             webhook_listen=_env("WEBHOOK_LISTEN", defaults.webhook_listen),
             webhook_port=int(_env("WEBHOOK_PORT", str(defaults.webhook_port))),
             log_level=_env("LOG_LEVEL", defaults.log_level).upper(),
+            outbox_interval=float(_env("OUTBOX_INTERVAL", str(defaults.outbox_interval))),
         )

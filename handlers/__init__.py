@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import Update
@@ -15,7 +17,9 @@ from telegram.ext import (
     filters,
 )
 
-from handlers import fallback, gate, invite, language, menu, start
+from bot.context import SanadContext
+from handlers import fallback, gate, invite, language, menu, messages, report, staff_tickets, start
+from handlers.common import person_of
 
 UNSUPPORTED = (
     filters.Sticker.ALL
@@ -45,6 +49,15 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(CommandHandler("cancel", fallback.cancel_command, filters=private))
     app.add_handler(CommandHandler("invite", invite.invite_command, filters=private))
     app.add_handler(CommandHandler("mydata", menu.mydata_command, filters=private))
+    app.add_handler(CommandHandler("report", messages.report_command, filters=private))
+    app.add_handler(CommandHandler("tickets", messages.tickets_command, filters=private))
+    staff = ("reply", "note", "saved")
+    for name, callback in zip(
+        staff,
+        (staff_tickets.reply_command, staff_tickets.note_command, staff_tickets.saved_command),
+        strict=True,
+    ):
+        app.add_handler(CommandHandler(name, _staff_only(callback), filters=private))
 
     app.add_handler(CallbackQueryHandler(start.consent_button, pattern=r"^consent:ok$"))
     app.add_handler(CallbackQueryHandler(language.language_button, pattern=r"^lang:(ar|en)$"))
@@ -52,16 +65,79 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         CallbackQueryHandler(language.language_menu_button, pattern=r"^menu:language$")
     )
     app.add_handler(CallbackQueryHandler(menu.help_button, pattern=r"^menu:help$"))
+    app.add_handler(CallbackQueryHandler(messages.report_command, pattern=r"^menu:report$"))
+    app.add_handler(CallbackQueryHandler(messages.tickets_command, pattern=r"^menu:tickets$"))
     app.add_handler(
         CallbackQueryHandler(
-            menu.not_ready_button,
-            pattern=r"^menu:(book|appts|classes|slots|broadcast|stats|report|tickets)$",
+            menu.not_ready_button, pattern=r"^menu:(book|appts|classes|slots|broadcast|stats)$"
         )
     )
     app.add_handler(CallbackQueryHandler(invite.invite_button, pattern=r"^menu:invite$"))
 
+    # Families: the report flow and their requests. Staff: ticket cards.
+    family_buttons = [
+        (report.category_button, r"^rep:cat:[a-z_]+$"),
+        (report.send_button, r"^rep:send$"),
+        (report.confirm_button, r"^rep:confirm$"),
+        (report.more_button, r"^rep:more$"),
+        (report.cancel_button, r"^rep:cancel$"),
+        (report.attach_button, r"^att:(\d+|new)$"),
+        (report.add_button, r"^fam:add:\d+$"),
+        (report.reopen_button, r"^fam:reopen:\d+$"),
+        (report.helpful_button, r"^fam:helpful:\d+:[01]$"),
+    ]
+    for callback, pattern in family_buttons:
+        app.add_handler(CallbackQueryHandler(_members_only(callback), pattern=pattern))
+    staff_buttons = [
+        (staff_tickets.open_button, r"^tk:open:\d+$"),
+        (staff_tickets.claim_button, r"^tk:claim:\d+$"),
+        (staff_tickets.reply_button, r"^tk:reply:\d+$"),
+        (staff_tickets.note_button, r"^tk:note:\d+$"),
+        (staff_tickets.resolve_button, r"^tk:resolve:\d+$"),
+        (staff_tickets.reassign_button, r"^tk:reassign:\d+$"),
+        (staff_tickets.reassign_to_button, r"^tk:to:\d+:(\d+|q)$"),
+        (staff_tickets.urgent_button, r"^tk:urgent:\d+:[01]$"),
+        (staff_tickets.saved_button, r"^tk:saved:\d+$"),
+        (staff_tickets.send_saved_button, r"^tk:sr:\d+:\d+$"),
+        (staff_tickets.delete_saved_button, r"^sr:del:\d+$"),
+    ]
+    for callback, pattern in staff_buttons:
+        app.add_handler(CallbackQueryHandler(_staff_only(callback), pattern=pattern))
+
     # Last: whatever nobody above took.
     app.add_handler(MessageHandler(filters.COMMAND & private, fallback.unknown_command))
     app.add_handler(MessageHandler(UNSUPPORTED & private, fallback.unsupported_message))
-    app.add_handler(MessageHandler(private & ~filters.COMMAND, menu.menu_command))
+    app.add_handler(MessageHandler(private & ~filters.COMMAND, messages.on_private_message))
     app.add_handler(CallbackQueryHandler(fallback.stale_button))
+
+
+Callback = Callable[[Update, SanadContext], Awaitable[None]]
+
+
+def _staff_only(callback: Callback) -> Callback:
+    """Lets only linked staff through; anyone else gets the unknown-command answer."""
+
+    @functools.wraps(callback)
+    async def wrapper(update: Update, context: SanadContext) -> None:
+        person = person_of(update, context)
+        if person.is_staff:
+            await callback(update, context)
+        elif update.callback_query is not None:
+            await fallback.stale_button(update, context)
+        else:
+            await fallback.unknown_command(update, context)
+
+    return wrapper
+
+
+def _members_only(callback: Callback) -> Callback:
+    """Lets only linked family members through."""
+
+    @functools.wraps(callback)
+    async def wrapper(update: Update, context: SanadContext) -> None:
+        if person_of(update, context).is_member:
+            await callback(update, context)
+        else:
+            await fallback.stale_button(update, context)
+
+    return wrapper

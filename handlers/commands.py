@@ -42,6 +42,7 @@ def staff_commands(t: Texts, role: StaffRole | None) -> list[BotCommand]:
         BotCommand("tickets", t._("My tickets and the queue")),
         BotCommand("reply", t._("Reply to a ticket: /reply K-0042 text")),
         BotCommand("note", t._("Internal note: /note K-0042 text")),
+        BotCommand("saved", t._("My saved replies")),
         BotCommand("language", t._("Change language")),
         BotCommand("help", t._("Help")),
         BotCommand("cancel", t._("Stop what I am doing")),

@@ -112,11 +112,6 @@ def not_ready_text(t: Texts, feature: str) -> str:
             "English class times are not in Sanad yet. Please ask your caseworker about your "
             "ESOL classes."
         ),
-        "report": t._(
-            "Reporting a problem in Sanad is not ready yet. For now, please contact your "
-            "caseworker directly."
-        ),
-        "tickets": t._("The list of requests is not ready yet in Sanad."),
         "slots": t._("Publishing free slots for bookings is not ready yet in Sanad."),
         "broadcast": t._("Sending notices to families is not ready yet in Sanad."),
         "stats": t._("Provider figures are not ready yet in Sanad."),

@@ -28,7 +28,7 @@ logger = logging.getLogger(__name__)
 JSON = dict[str, Any]
 MAX_BODY = 60 * 1024 * 1024
 MAX_POLL_TIMEOUT = 50.0
-CONFLICT = "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"  # noqa: E501
+CONFLICT = "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"
 WEBHOOK_CONFLICT = (
     "Conflict: can't use getUpdates method while webhook is active; "
     "use deleteWebhook to delete the webhook first"

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column
+from sqlalchemy import JSON, BigInteger, Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime, utcnow
@@ -152,3 +152,151 @@ class AuditEvent(SQLModel, table=True):
     action: str = Field(index=True)
     subject: str = Field(index=True)  # "ticket:42", "invite:9", "household:3"
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class TicketStatus(StrEnum):
+    """Where a request stands, as the family sees it."""
+
+    RECEIVED = "received"  # routed, nobody has picked it up yet
+    WITH_CASEWORKER = "with_caseworker"  # claimed or assigned, being worked on
+    WAITING_FAMILY = "waiting_family"  # staff answered; the family's turn
+    RESOLVED = "resolved"
+
+
+class Category(SQLModel, table=True):
+    """A kind of problem a family can report, named in Arabic and English."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(unique=True, index=True)
+    name_en: str
+    name_ar: str
+    emoji: str = ""
+    priority: str = "normal"
+    position: int = 0
+    active: bool = True
+
+
+class Priority(SQLModel, table=True):
+    """How fast a first response is due, in working hours; editable data."""
+
+    code: str = Field(primary_key=True)
+    first_response_hours: float
+    rank: int = 0
+
+
+class RoutingRule(SQLModel, table=True):
+    """Sends a district's (and optionally one category's) requests to a provider's queue.
+
+    Without a matching rule a request goes to the provider holding the district's Lot.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    district_id: int = Field(foreign_key="district.id", index=True)
+    category_id: int | None = Field(default=None, foreign_key="category.id")
+    provider_id: int = Field(foreign_key="provider.id")
+    active: bool = True
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Ticket(SQLModel, table=True):
+    """A family's request; its reference is ``K-`` and the zero-padded id."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    household_id: int = Field(foreign_key="household.id", index=True)
+    member_id: int = Field(foreign_key="member.id")
+    category_id: int = Field(foreign_key="category.id")
+    priority: str = "normal"
+    urgent: bool = False
+    status: TicketStatus = Field(default=TicketStatus.RECEIVED, index=True)
+    provider_id: int | None = Field(default=None, foreign_key="provider.id", index=True)
+    assignee_id: int | None = Field(default=None, foreign_key="staff.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    due_at: datetime = Field(sa_type=UTCDateTime)
+    first_response_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    escalation_level: int = 0
+    reopened: int = 0
+    helpful: bool | None = None
+    family_unreachable: bool = False
+
+    @property
+    def reference(self) -> str:
+        """The reference families and staff quote, e.g. K-0042."""
+        return f"K-{self.id:04d}"
+
+
+class TicketMessage(SQLModel, table=True):
+    """One message of a ticket: from the family, to the family, or an internal note."""
+
+    __table_args__ = (UniqueConstraint("source_chat_id", "source_message_id", name="uq_source"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    author: str  # "member:7", "staff:3", "system"
+    direction: str  # "in" (from the family), "out" (to the family), "note" (staff only)
+    kind: str = "text"  # text, photo, voice, document
+    text: str = ""
+    file_id: str | None = None
+    language: str | None = None
+    translation: str | None = None
+    translation_status: str | None = None
+    translation_model: str | None = None
+    translation_flagged: bool = False
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    source_chat_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    source_message_id: int | None = Field(
+        default=None, sa_column=Column(BigInteger, nullable=True)
+    )
+
+
+class MessageLink(SQLModel, table=True):
+    """Which ticket a bot message in some chat belongs to, so a Telegram reply finds it."""
+
+    chat_id: int = Field(sa_column=Column(BigInteger, primary_key=True))
+    message_id: int = Field(sa_column=Column(BigInteger, primary_key=True))
+    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+
+
+class RoutingDecision(SQLModel, table=True):
+    """Why a ticket went where it went."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    reason: str
+    provider_id: int | None = None
+    staff_id: int | None = None
+    rule_id: int | None = None
+
+
+class SavedReply(SQLModel, table=True):
+    """A reply written by a person in both English and Arabic, sent with two taps."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    owner_id: int = Field(foreign_key="staff.id", index=True)
+    title: str
+    text_en: str
+    text_ar: str
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Notification(SQLModel, table=True):
+    """A message owed to someone, written in the same transaction as the change (an outbox).
+
+    A dispatcher renders it in the recipient's language and marks it sent; pending rows are
+    sent after a restart, and the unique key stops the same notice being queued twice.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True)
+    chat_id: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
+    template: str
+    ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
+    message_id: int | None = Field(default=None, foreign_key="ticketmessage.id")
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    failed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    attempts: int = 0
+    error: str | None = None

@@ -43,6 +43,9 @@ def seed(session: Session, *, actor: str = "admin") -> dict[str, int]:
         if session.exec(select(Scheme).where(Scheme.code == entry["code"])).first() is None:
             session.add(Scheme(**entry))
             added["schemes"] += 1
+    from bot.services.categories import seed_categories
+
+    added.update(seed_categories(session, data))
     session.flush()
     audit.record(session, actor=actor, action="seed", subject="reference", **added)
     return added

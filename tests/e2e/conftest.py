@@ -31,6 +31,8 @@ class Harness:
         """Builds and starts the Application (again, after a restart)."""
         self.app = build_application(self.settings, self.db)
         await self.app.initialize()
+        assert self.app.post_init is not None
+        await self.app.post_init(self.app)  # as run_polling does
         await self.app.start()
         assert self.app.updater is not None
         await self.app.updater.start_polling(poll_interval=0.0, timeout=1)

@@ -1,0 +1,784 @@
+"""Tickets: open, route, claim, reply, note, reassign, resolve, reopen, escalate; who may do what.
+
+Every change queues its notices in the same transaction (see :mod:`bot.services.notifications`)
+and every staff action is written to the audit trail.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from bot.services import audit, notifications
+from bot.services.categories import by_code, response_hours
+from bot.services.errors import Conflict, Forbidden, InvalidInput, NotFound
+from bot.services.people import Person
+from bot.services.safeguarding import DangerSignal, detect_danger
+from bot.services.working_hours import WorkingHours
+from storage.models import (
+    Category,
+    District,
+    Household,
+    Lot,
+    Member,
+    MessageLink,
+    RoutingDecision,
+    RoutingRule,
+    Staff,
+    StaffRole,
+    Ticket,
+    TicketMessage,
+    TicketStatus,
+)
+from storage.types import utcnow
+
+REOPEN_WINDOW = timedelta(days=7)
+REFERENCE = re.compile(r"^\s*K[-\s]?0*(\d{1,9})\s*$", re.IGNORECASE)
+OPEN_STATUSES = (TicketStatus.RECEIVED, TicketStatus.WITH_CASEWORKER, TicketStatus.WAITING_FAMILY)
+WORKING_HOURS = WorkingHours()
+
+
+@dataclass(frozen=True)
+class Part:
+    """One piece of what a family sends: text, or a file with an optional caption."""
+
+    kind: str = "text"
+    text: str = ""
+    file_id: str | None = None
+    source_chat_id: int | None = None
+    source_message_id: int | None = None
+
+
+@dataclass
+class Opened:
+    """The outcome of opening a ticket."""
+
+    ticket: Ticket
+    decision: RoutingDecision
+    signals: list[DangerSignal] = field(default_factory=list)
+
+
+def reference(ticket_id: int) -> str:
+    """The reference of a ticket id (K-0042)."""
+    return f"K-{ticket_id:04d}"
+
+
+def parse_reference(text: str) -> int:
+    """The ticket id in a reference as people type it (K-0042, k42, K 42)."""
+    match = REFERENCE.match(text)
+    if match is None:
+        raise NotFound(f"not a ticket reference: {text!r}")
+    return int(match.group(1))
+
+
+def _actor(person: Person) -> str:
+    """The audit name of a person."""
+    if person.is_staff:
+        return f"staff:{person.staff_id}"
+    return f"member:{person.member_id}"
+
+
+# ---------------------------------------------------------------- who sees what
+
+
+def can_see(person: Person, ticket: Ticket, household: Household) -> bool:
+    """Whether a person may see (and act on) a ticket."""
+    if person.is_member:
+        return ticket.household_id == person.household_id
+    if not person.is_staff:
+        return False
+    if person.role == StaffRole.COORDINATOR:
+        return True
+    if person.role == StaffRole.LEAD:
+        return ticket.provider_id is not None and ticket.provider_id == person.provider_id
+    return (
+        ticket.assignee_id == person.staff_id
+        or household.caseworker_id == person.staff_id
+        or (
+            ticket.assignee_id is None
+            and ticket.provider_id is not None
+            and ticket.provider_id == person.provider_id
+        )
+    )
+
+
+def get_visible(session: Session, person: Person, ticket_id: int) -> tuple[Ticket, Household]:
+    """A ticket the person may see; NotFound otherwise (no hint that it exists)."""
+    ticket = session.get(Ticket, ticket_id)
+    if ticket is None:
+        raise NotFound("ticket", ticket=ticket_id)
+    household = session.get(Household, ticket.household_id)
+    assert household is not None
+    if not can_see(person, ticket, household):
+        raise NotFound("ticket", ticket=ticket_id)
+    return ticket, household
+
+
+def _staff_only(person: Person) -> None:
+    """Refuses family members and strangers."""
+    if not person.is_staff:
+        raise Forbidden("staff only")
+
+
+def _open_only(ticket: Ticket) -> None:
+    """Refuses changes to a resolved ticket."""
+    if ticket.status == TicketStatus.RESOLVED:
+        raise Conflict("resolved", ticket=ticket.id)
+
+
+# ---------------------------------------------------------------- routing
+
+
+def route(
+    session: Session, ticket: Ticket, household: Household, now: datetime
+) -> RoutingDecision:
+    """Chooses where a ticket goes and records why: caseworker, rule, Lot, or coordinators."""
+    caseworker = session.get(Staff, household.caseworker_id) if household.caseworker_id else None
+    decision: RoutingDecision
+    if caseworker is not None and caseworker.active and caseworker.role == StaffRole.CASEWORKER:
+        ticket.assignee_id = caseworker.id
+        ticket.provider_id = caseworker.provider_id
+        ticket.status = TicketStatus.WITH_CASEWORKER
+        decision = RoutingDecision(
+            ticket_id=ticket.id or 0,
+            at=now,
+            reason="assigned caseworker",
+            provider_id=caseworker.provider_id,
+            staff_id=caseworker.id,
+        )
+    else:
+        rule = session.exec(
+            select(RoutingRule)
+            .where(
+                RoutingRule.district_id == household.district_id,
+                col(RoutingRule.active).is_(True),
+                (col(RoutingRule.category_id) == ticket.category_id)
+                | col(RoutingRule.category_id).is_(None),
+            )
+            .order_by(col(RoutingRule.category_id).is_(None), col(RoutingRule.id).desc())
+        ).first()
+        district = session.get(District, household.district_id)
+        lot = session.get(Lot, district.lot_id) if district and district.lot_id else None
+        if rule is not None:
+            ticket.provider_id = rule.provider_id
+            reason, rule_id = "routing rule", rule.id
+        elif lot is not None and lot.provider_id is not None:
+            ticket.provider_id = lot.provider_id
+            reason, rule_id = "provider holding the district's Lot", None
+        else:
+            ticket.provider_id = None
+            reason, rule_id = "no provider for the district: coordinators", None
+        if caseworker is not None:
+            reason += " (assigned caseworker inactive)"
+        ticket.assignee_id = None
+        ticket.status = TicketStatus.RECEIVED
+        decision = RoutingDecision(
+            ticket_id=ticket.id or 0,
+            at=now,
+            reason=reason,
+            provider_id=ticket.provider_id,
+            rule_id=rule_id,
+        )
+    session.add(ticket)
+    session.add(decision)
+    return decision
+
+
+def add_routing_rule(
+    session: Session, *, district_id: int, provider_id: int, category_id: int | None
+) -> RoutingRule:
+    """Adds a rule (newest matching rule wins; a category rule beats a district-wide one)."""
+    rule = RoutingRule(district_id=district_id, provider_id=provider_id, category_id=category_id)
+    session.add(rule)
+    session.flush()
+    return rule
+
+
+# ---------------------------------------------------------------- recipients
+
+
+def _linked(staff: list[Staff]) -> list[Staff]:
+    """Staff who can be messaged on Telegram."""
+    return [s for s in staff if s.active and s.telegram_user_id]
+
+
+def coordinators(session: Session) -> list[Staff]:
+    """Every active, linked coordinator."""
+    return _linked(list(session.exec(select(Staff).where(Staff.role == StaffRole.COORDINATOR))))
+
+
+def provider_staff(session: Session, provider_id: int, *roles: StaffRole) -> list[Staff]:
+    """Active, linked staff of a provider with the given roles."""
+    return _linked(
+        list(
+            session.exec(
+                select(Staff).where(
+                    Staff.provider_id == provider_id, col(Staff.role).in_(list(roles))
+                )
+            )
+        )
+    )
+
+
+def staff_recipients(session: Session, ticket: Ticket) -> list[Staff]:
+    """Who hears about a ticket: its assignee, else its provider's queue, else coordinators."""
+    if ticket.assignee_id is not None:
+        assignee = session.get(Staff, ticket.assignee_id)
+        if assignee is not None and assignee.active and assignee.telegram_user_id:
+            return [assignee]
+    if ticket.provider_id is not None:
+        queue = provider_staff(session, ticket.provider_id, StaffRole.CASEWORKER, StaffRole.LEAD)
+        if queue:
+            return queue
+    return coordinators(session)
+
+
+def family_members(session: Session, household_id: int) -> list[Member]:
+    """Linked members of a household."""
+    return [
+        m
+        for m in session.exec(select(Member).where(Member.household_id == household_id))
+        if m.telegram_user_id
+    ]
+
+
+def _notify_staff(
+    session: Session, ticket: Ticket, template: str, key: str, *, extra: list[Staff] = (),  # type: ignore[assignment]
+    message_id: int | None = None, exclude: int | None = None,
+) -> None:  # fmt: skip
+    """Queues one notice per staff recipient (plus ``extra``), each once."""
+    seen: set[int] = set()
+    for staff in [*staff_recipients(session, ticket), *extra]:
+        if staff.id in seen or staff.id == exclude or not staff.telegram_user_id:
+            continue
+        seen.add(staff.id or 0)
+        notifications.enqueue(
+            session,
+            key=f"{key}:staff:{staff.id}",
+            chat_id=staff.telegram_user_id,
+            template=template,
+            ticket_id=ticket.id,
+            message_id=message_id,
+        )
+
+
+def _notify_family(
+    session: Session, ticket: Ticket, template: str, key: str, *, message_id: int | None = None
+) -> None:
+    """Queues one notice per linked member of the ticket's household."""
+    for member in family_members(session, ticket.household_id):
+        assert member.telegram_user_id is not None
+        notifications.enqueue(
+            session,
+            key=f"{key}:member:{member.id}",
+            chat_id=member.telegram_user_id,
+            template=template,
+            ticket_id=ticket.id,
+            message_id=message_id,
+        )
+
+
+def _urgent_alert(session: Session, ticket: Ticket) -> None:
+    """Urgent tickets reach every coordinator at once (and the assignee or queue)."""
+    _notify_staff(
+        session, ticket, "staff.urgent", f"urgent:{ticket.id}", extra=coordinators(session)
+    )
+
+
+# ---------------------------------------------------------------- lifecycle
+
+
+def _store_part(session: Session, ticket: Ticket, author: str, part: Part) -> TicketMessage:
+    """Adds one family message to a ticket."""
+    message = TicketMessage(
+        ticket_id=ticket.id or 0,
+        author=author,
+        direction="in",
+        kind=part.kind,
+        text=part.text,
+        file_id=part.file_id,
+        source_chat_id=part.source_chat_id,
+        source_message_id=part.source_message_id,
+    )
+    session.add(message)
+    return message
+
+
+def already_stored(session: Session, chat_id: int, message_id: int) -> bool:
+    """Whether a Telegram message was already taken into a ticket (a redelivered update)."""
+    return (
+        session.exec(
+            select(TicketMessage.id).where(
+                TicketMessage.source_chat_id == chat_id,
+                TicketMessage.source_message_id == message_id,
+            )
+        ).first()
+        is not None
+    )
+
+
+def open_ticket(
+    session: Session,
+    *,
+    person: Person,
+    category: str,
+    parts: list[Part],
+    now: datetime | None = None,
+) -> Opened:
+    """Opens a family's request, routes it and queues the staff notices."""
+    if not person.is_member or person.household_id is None or person.member_id is None:
+        raise Forbidden("families only")
+    if not any(p.text.strip() or p.file_id for p in parts):
+        raise InvalidInput("empty")
+    now = now or utcnow()
+    found: Category = by_code(session, category)
+    household = session.get(Household, person.household_id)
+    assert household is not None
+    signals = detect_danger("\n".join(p.text for p in parts))
+    priority = "urgent" if signals else found.priority
+    ticket = Ticket(
+        household_id=household.id or 0,
+        member_id=person.member_id,
+        category_id=found.id or 0,
+        priority=priority,
+        urgent=bool(signals),
+        created_at=now,
+        due_at=WORKING_HOURS.add_working_hours(now, response_hours(session, priority)),
+    )
+    session.add(ticket)
+    session.flush()
+    for part in parts:
+        _store_part(session, ticket, _actor(person), part)
+    decision = route(session, ticket, household, now)
+    session.flush()
+    _notify_staff(session, ticket, "staff.new_ticket", f"new:{ticket.id}")
+    if ticket.urgent:
+        _urgent_alert(session, ticket)
+    audit.record(
+        session,
+        actor=_actor(person),
+        action="ticket.open",
+        subject=f"ticket:{ticket.id}",
+        routed=decision.reason,
+        urgent=ticket.urgent,
+        signals=sorted({s.category for s in signals}),
+    )
+    return Opened(ticket=ticket, decision=decision, signals=signals)
+
+
+def add_family_message(
+    session: Session, *, person: Person, ticket_id: int, part: Part, now: datetime | None = None
+) -> TicketMessage:
+    """A follow-up from the family on one of their open tickets; reaches the same staff."""
+    ticket, _ = get_visible(session, person, ticket_id)
+    if not person.is_member:
+        raise Forbidden("families only")
+    _open_only(ticket)
+    if not (part.text.strip() or part.file_id):
+        raise InvalidInput("empty")
+    message = _store_part(session, ticket, _actor(person), part)
+    if ticket.status == TicketStatus.WAITING_FAMILY:
+        ticket.status = (
+            TicketStatus.WITH_CASEWORKER if ticket.assignee_id else TicketStatus.RECEIVED
+        )
+    newly_urgent = not ticket.urgent and bool(detect_danger(part.text))
+    if newly_urgent:
+        ticket.urgent = True
+        ticket.priority = "urgent"
+    session.add(ticket)
+    session.flush()
+    _notify_staff(
+        session, ticket, "staff.family_message", f"msg:{message.id}", message_id=message.id
+    )
+    if newly_urgent:
+        _urgent_alert(session, ticket)
+    return message
+
+
+def claim(
+    session: Session, *, person: Person, ticket_id: int, now: datetime | None = None
+) -> Ticket:
+    """Takes an unclaimed ticket; exactly one of two simultaneous claims wins."""
+    _staff_only(person)
+    ticket = session.get(Ticket, ticket_id)
+    same_provider = ticket is not None and ticket.provider_id == person.provider_id
+    if ticket is None or not (same_provider or person.role == StaffRole.COORDINATOR):
+        raise NotFound("ticket", ticket=ticket_id)
+    _open_only(ticket)
+    if person.role == StaffRole.COORDINATOR and ticket.provider_id is not None:
+        raise Forbidden("coordinators reassign rather than claim")
+    won = session.execute(
+        update(Ticket)
+        .where(col(Ticket.id) == ticket_id, col(Ticket.assignee_id).is_(None))
+        .values(assignee_id=person.staff_id, status=TicketStatus.WITH_CASEWORKER)
+    )
+    session.refresh(ticket)
+    if not won.rowcount:  # type: ignore[attr-defined]
+        if ticket.assignee_id == person.staff_id:
+            return ticket
+        holder = session.get(Staff, ticket.assignee_id) if ticket.assignee_id else None
+        raise Conflict("claimed", holder=holder.name if holder else "")
+    audit.record(
+        session, actor=_actor(person), action="ticket.claim", subject=f"ticket:{ticket_id}"
+    )
+    return ticket
+
+
+def reply(
+    session: Session,
+    *,
+    person: Person,
+    ticket_id: int,
+    text: str,
+    source: tuple[int, int] | None = None,
+    arabic: str | None = None,
+    now: datetime | None = None,
+) -> TicketMessage:
+    """Staff answer the family; an unclaimed ticket becomes the replier's.
+
+    ``arabic`` is a person-written Arabic version (a saved reply): families reading Arabic get
+    it instead of a machine translation.
+    """
+    _staff_only(person)
+    ticket, _ = get_visible(session, person, ticket_id)
+    _open_only(ticket)
+    if not text.strip():
+        raise InvalidInput("empty")
+    now = now or utcnow()
+    if ticket.assignee_id is None and person.role == StaffRole.CASEWORKER:
+        ticket.assignee_id = person.staff_id
+    ticket.first_response_at = ticket.first_response_at or now
+    ticket.status = TicketStatus.WAITING_FAMILY
+    message = TicketMessage(
+        ticket_id=ticket_id,
+        author=_actor(person),
+        direction="out",
+        text=text.strip(),
+        created_at=now,
+        language="en" if arabic else None,
+        translation=arabic.strip() if arabic else None,
+        translation_status="human" if arabic else None,
+        source_chat_id=source[0] if source else None,
+        source_message_id=source[1] if source else None,
+    )
+    session.add(ticket)
+    session.add(message)
+    session.flush()
+    _notify_family(session, ticket, "family.reply", f"reply:{message.id}", message_id=message.id)
+    audit.record(
+        session, actor=_actor(person), action="ticket.reply", subject=f"ticket:{ticket_id}"
+    )
+    return message
+
+
+def note(session: Session, *, person: Person, ticket_id: int, text: str) -> TicketMessage:
+    """An internal note: staff only, never sent to the family."""
+    _staff_only(person)
+    ticket, _ = get_visible(session, person, ticket_id)
+    if not text.strip():
+        raise InvalidInput("empty")
+    message = TicketMessage(
+        ticket_id=ticket.id or 0, author=_actor(person), direction="note", text=text.strip()
+    )
+    session.add(message)
+    audit.record(
+        session, actor=_actor(person), action="ticket.note", subject=f"ticket:{ticket_id}"
+    )
+    return message
+
+
+def colleagues(session: Session, *, person: Person, ticket_id: int) -> list[Staff]:
+    """Caseworkers a ticket can be reassigned to: its provider's active caseworkers."""
+    _staff_only(person)
+    ticket, _ = get_visible(session, person, ticket_id)
+    if ticket.provider_id is None:
+        return []
+    return [
+        s
+        for s in session.exec(
+            select(Staff)
+            .where(
+                Staff.provider_id == ticket.provider_id,
+                Staff.role == StaffRole.CASEWORKER,
+                col(Staff.active).is_(True),
+            )
+            .order_by(Staff.name)
+        )
+    ]
+
+
+def reassign(
+    session: Session, *, person: Person, ticket_id: int, to_staff_id: int | None
+) -> Ticket:
+    """Hands a ticket to a colleague of the same provider, or back to the queue (None)."""
+    _staff_only(person)
+    ticket, _ = get_visible(session, person, ticket_id)
+    _open_only(ticket)
+    if to_staff_id is not None:
+        target = session.get(Staff, to_staff_id)
+        allowed = {s.id for s in colleagues(session, person=person, ticket_id=ticket_id)}
+        if target is None or target.id not in allowed:
+            raise Forbidden("not a caseworker of this provider")
+        ticket.assignee_id = target.id
+        ticket.status = TicketStatus.WITH_CASEWORKER
+    else:
+        ticket.assignee_id = None
+        ticket.status = TicketStatus.RECEIVED
+    session.add(ticket)
+    session.flush()
+    count = len(audit_actions(session, ticket_id, "ticket.reassign"))
+    _notify_staff(
+        session,
+        ticket,
+        "staff.new_ticket",
+        f"reassign:{ticket_id}:{count}",
+        exclude=person.staff_id,
+    )
+    audit.record(
+        session,
+        actor=_actor(person),
+        action="ticket.reassign",
+        subject=f"ticket:{ticket_id}",
+        to=to_staff_id,
+    )
+    return ticket
+
+
+def set_urgent(session: Session, *, person: Person, ticket_id: int, urgent: bool) -> Ticket:
+    """Staff mark or unmark a ticket urgent; marking alerts the coordinators."""
+    _staff_only(person)
+    ticket, _ = get_visible(session, person, ticket_id)
+    _open_only(ticket)
+    if ticket.urgent == urgent:
+        return ticket
+    ticket.urgent = urgent
+    if urgent:
+        ticket.priority = "urgent"
+    else:
+        category = session.get(Category, ticket.category_id)
+        ticket.priority = category.priority if category else "normal"
+    session.add(ticket)
+    session.flush()
+    if urgent:
+        _urgent_alert(session, ticket)
+    audit.record(
+        session, actor=_actor(person), action="ticket.urgent", subject=f"ticket:{ticket_id}",
+        urgent=urgent,
+    )  # fmt: skip
+    return ticket
+
+
+def resolve(
+    session: Session, *, person: Person, ticket_id: int, now: datetime | None = None
+) -> Ticket:
+    """Closes a ticket; the family is told and may reopen it for seven days."""
+    _staff_only(person)
+    ticket, _ = get_visible(session, person, ticket_id)
+    _open_only(ticket)
+    now = now or utcnow()
+    ticket.status = TicketStatus.RESOLVED
+    ticket.resolved_at = now
+    ticket.helpful = None
+    session.add(ticket)
+    session.flush()
+    _notify_family(session, ticket, "family.resolved", f"resolved:{ticket_id}:{ticket.reopened}")
+    audit.record(
+        session, actor=_actor(person), action="ticket.resolve", subject=f"ticket:{ticket_id}"
+    )
+    return ticket
+
+
+def reopen(
+    session: Session, *, person: Person, ticket_id: int, now: datetime | None = None
+) -> Ticket:
+    """The family reopens a resolved ticket within seven days."""
+    if not person.is_member:
+        raise Forbidden("families only")
+    ticket, _ = get_visible(session, person, ticket_id)
+    now = now or utcnow()
+    if ticket.status != TicketStatus.RESOLVED:
+        raise Conflict("not resolved")
+    if ticket.resolved_at is None or now - ticket.resolved_at > REOPEN_WINDOW:
+        raise Conflict("too late")
+    ticket.status = TicketStatus.WITH_CASEWORKER if ticket.assignee_id else TicketStatus.RECEIVED
+    ticket.resolved_at = None
+    ticket.reopened += 1
+    session.add(ticket)
+    session.flush()
+    _notify_staff(session, ticket, "staff.reopened", f"reopen:{ticket_id}:{ticket.reopened}")
+    audit.record(
+        session, actor=_actor(person), action="ticket.reopen", subject=f"ticket:{ticket_id}"
+    )
+    return ticket
+
+
+def record_feedback(session: Session, *, person: Person, ticket_id: int, helpful: bool) -> Ticket:
+    """The family's answer to "did this help?" on a resolved ticket."""
+    if not person.is_member:
+        raise Forbidden("families only")
+    ticket, _ = get_visible(session, person, ticket_id)
+    if ticket.status != TicketStatus.RESOLVED:
+        raise Conflict("not resolved")
+    ticket.helpful = helpful
+    session.add(ticket)
+    return ticket
+
+
+def mark_family_unreachable(session: Session, *, ticket_id: int) -> None:
+    """Notes on a ticket that the family could not be reached on Telegram."""
+    ticket = session.get(Ticket, ticket_id)
+    if ticket is not None and not ticket.family_unreachable:
+        ticket.family_unreachable = True
+        session.add(ticket)
+        audit.record(
+            session, actor="system", action="ticket.unreachable", subject=f"ticket:{ticket_id}"
+        )
+
+
+# ---------------------------------------------------------------- escalation
+
+
+def escalate_overdue(session: Session, *, now: datetime | None = None) -> list[int]:
+    """Escalates tickets with no first response past their deadline: lead, then coordinators."""
+    now = now or utcnow()
+    escalated: list[int] = []
+    overdue = session.exec(
+        select(Ticket).where(
+            col(Ticket.status).in_(list(OPEN_STATUSES)),
+            col(Ticket.first_response_at).is_(None),
+            col(Ticket.due_at) <= now,
+            col(Ticket.escalation_level) < 2,
+        )
+    ).all()
+    for ticket in overdue:
+        window = response_hours(session, ticket.priority)
+        second_deadline = WORKING_HOURS.add_working_hours(ticket.due_at, window)
+        leads = (
+            provider_staff(session, ticket.provider_id, StaffRole.LEAD)
+            if ticket.provider_id
+            else []
+        )
+        if ticket.escalation_level == 0 and leads:
+            targets, level = leads, 1
+        elif ticket.escalation_level < 2 and (not leads or now >= second_deadline):
+            targets, level = coordinators(session), 2
+        else:
+            continue
+        for staff in targets:
+            assert staff.telegram_user_id is not None
+            notifications.enqueue(
+                session,
+                key=f"escalate:{ticket.id}:{level}:staff:{staff.id}",
+                chat_id=staff.telegram_user_id,
+                template="staff.escalated",
+                ticket_id=ticket.id,
+                level=level,
+            )
+        ticket.escalation_level = level
+        session.add(ticket)
+        audit.record(
+            session, actor="system", action="ticket.escalate", subject=f"ticket:{ticket.id}",
+            level=level,
+        )  # fmt: skip
+        escalated.append(ticket.id or 0)
+    return escalated
+
+
+# ---------------------------------------------------------------- reading
+
+
+def audit_actions(session: Session, ticket_id: int, action: str) -> list[int]:
+    """Ids of a ticket's audit events of one kind."""
+    from storage.models import AuditEvent
+
+    return [
+        e.id or 0
+        for e in session.exec(
+            select(AuditEvent).where(
+                AuditEvent.subject == f"ticket:{ticket_id}", AuditEvent.action == action
+            )
+        )
+    ]
+
+
+def messages_of(session: Session, ticket_id: int, *, include_notes: bool) -> list[TicketMessage]:
+    """A ticket's messages in order; families never get notes."""
+    query = select(TicketMessage).where(TicketMessage.ticket_id == ticket_id)
+    if not include_notes:
+        query = query.where(TicketMessage.direction != "note")
+    return list(session.exec(query.order_by(col(TicketMessage.id))))
+
+
+def family_tickets(session: Session, *, person: Person, limit: int = 10) -> list[Ticket]:
+    """A household's tickets, open first, newest first."""
+    if not person.is_member:
+        raise Forbidden("families only")
+    tickets = list(
+        session.exec(
+            select(Ticket)
+            .where(Ticket.household_id == person.household_id)
+            .order_by(col(Ticket.id).desc())
+        )
+    )
+    tickets.sort(key=lambda t: t.status == TicketStatus.RESOLVED)
+    return tickets[:limit]
+
+
+def open_family_tickets(session: Session, *, person: Person) -> list[Ticket]:
+    """A household's open tickets, newest first."""
+    return [
+        t for t in family_tickets(session, person=person, limit=50) if t.status in OPEN_STATUSES
+    ]
+
+
+@dataclass
+class StaffView:
+    """What a member of staff sees in /tickets."""
+
+    mine: list[Ticket]
+    queue: list[Ticket]
+
+
+def staff_tickets(session: Session, *, person: Person) -> StaffView:
+    """The caller's open tickets and the unclaimed queue they may take from."""
+    _staff_only(person)
+    open_tickets = list(
+        session.exec(
+            select(Ticket)
+            .where(col(Ticket.status).in_(list(OPEN_STATUSES)))
+            .order_by(col(Ticket.urgent).desc(), col(Ticket.due_at))
+        )
+    )
+    households = {
+        h.id: h
+        for h in session.exec(
+            select(Household).where(col(Household.id).in_({t.household_id for t in open_tickets}))
+        )
+    }
+    mine, queue = [], []
+    for ticket in open_tickets:
+        if not can_see(person, ticket, households[ticket.household_id]):
+            continue
+        if ticket.assignee_id == person.staff_id:
+            mine.append(ticket)
+        elif ticket.assignee_id is None:
+            queue.append(ticket)
+        elif person.role in (StaffRole.LEAD, StaffRole.COORDINATOR):
+            mine.append(ticket)
+    return StaffView(mine=mine, queue=queue)
+
+
+def link_message(session: Session, *, chat_id: int, message_id: int, ticket_id: int) -> None:
+    """Remembers that a bot message belongs to a ticket."""
+    if session.get(MessageLink, (chat_id, message_id)) is None:
+        session.add(MessageLink(chat_id=chat_id, message_id=message_id, ticket_id=ticket_id))
+
+
+def ticket_for_message(session: Session, *, chat_id: int, message_id: int) -> int | None:
+    """The ticket a bot message in a chat belongs to, if any."""
+    link = session.get(MessageLink, (chat_id, message_id))
+    return link.ticket_id if link else None

@@ -1,0 +1,56 @@
+"""Routes messages and shared commands to the family or staff side by who is writing."""
+
+from __future__ import annotations
+
+from telegram import Update
+
+from bot.context import SanadContext
+from handlers import report, staff_tickets
+from handlers.common import answer, person_of, texts_for
+from handlers.menu import menu_for
+
+
+async def on_private_message(update: Update, context: SanadContext) -> None:
+    """A message outside any command: families and staff are handled apart."""
+    person = person_of(update, context)
+    if person.is_staff:
+        await staff_tickets.on_staff_message(update, context)
+    elif person.is_member:
+        await report.on_family_message(update, context)
+
+
+async def tickets_command(update: Update, context: SanadContext) -> None:
+    """/tickets (and the menu button): a family's requests, or a caseworker's queue."""
+    if person_of(update, context).is_staff:
+        await staff_tickets.staff_tickets_command(update, context)
+    else:
+        await report.family_tickets_command(update, context)
+
+
+async def report_command(update: Update, context: SanadContext) -> None:
+    """/report is for families; staff are told where their tools are."""
+    person = person_of(update, context)
+    if person.is_member:
+        await report.report_command(update, context)
+        return
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+    t = texts_for(update, context)
+    await answer(
+        update,
+        t._("Reporting a problem is for families. Your tickets are in /tickets."),
+        menu_for(t, person),
+    )
+
+
+async def staff_command_for_family(update: Update, context: SanadContext) -> None:
+    """A staff-only command sent by a family member."""
+    t = texts_for(update, context)
+    person = person_of(update, context)
+    if person.is_staff:
+        return
+    await answer(
+        update,
+        t._("I don't know that command. Tap a button below, or send /help."),
+        menu_for(t, person),
+    )

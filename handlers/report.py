@@ -1,0 +1,580 @@
+"""Families: /report step by step, messages outside a flow, /tickets, reopen and feedback.
+
+The report flow lives in the database (bot/services/flows.py), so a restart mid-report keeps
+what the family already sent.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict
+from typing import Any
+
+from telegram import InlineKeyboardMarkup, Message, Update
+from telegram.error import BadRequest
+
+from bot.context import SanadContext
+from bot.i18n import Texts
+from bot.services import categories, flows, tickets
+from bot.services.errors import Conflict, DomainError, InvalidInput, NotFound
+from bot.services.people import Person
+from bot.services.tickets import Part
+from handlers import notify
+from handlers.common import answer, keyboard, person_of, texts_for
+from handlers.menu import menu_for, menu_prompt
+from handlers.render import category_name, emergency_guidance, family_text, family_ticket_line
+from storage.models import Category, Ticket, TicketMessage, TicketStatus
+from storage.types import utcnow
+
+logger = logging.getLogger(__name__)
+
+MAX_FILE_BYTES = 20 * 1024 * 1024  # what the Bot API lets a bot fetch
+
+
+class FileTooLarge(Exception):
+    """An attachment the bot cannot fetch."""
+
+
+async def part_from(message: Message, context: SanadContext) -> Part | None:
+    """What a family message carries, or None for kinds a ticket can't hold."""
+    source = {"source_chat_id": message.chat_id, "source_message_id": message.message_id}
+    caption = message.caption or ""
+    if message.text:
+        return Part(kind="text", text=message.text, **source)
+    media: Any = None
+    kind = ""
+    if message.photo:
+        media, kind = message.photo[-1], "photo"
+    elif message.voice:
+        media, kind = message.voice, "voice"
+    elif message.audio:
+        media, kind = message.audio, "voice"
+    elif message.document:
+        media, kind = message.document, "document"
+    if media is None:
+        return None
+    if (media.file_size or 0) > MAX_FILE_BYTES:
+        raise FileTooLarge()
+    try:
+        await context.bot.get_file(media.file_id)
+    except BadRequest as exc:
+        if "too big" in exc.message.lower():
+            raise FileTooLarge() from exc
+        raise
+    return Part(kind=kind, text=caption, file_id=media.file_id, **source)
+
+
+def _too_large_text(t: Texts) -> str:
+    """Said when a voice note or file is too big to receive."""
+    return t._(
+        "This file is too big for me to receive. Please send a shorter voice note, a smaller "
+        "photo, or write your message."
+    )
+
+
+# ---------------------------------------------------------------- the report flow
+
+
+def category_keyboard(t: Texts, options: list[Category]) -> InlineKeyboardMarkup:
+    """One big button per category, then Cancel."""
+    rows = [[(category_name(t, c), f"rep:cat:{c.code}")] for c in options]
+    rows.append([(t._("✖️ Cancel"), "rep:cancel")])
+    return keyboard(rows)
+
+
+def describe_keyboard(t: Texts) -> InlineKeyboardMarkup:
+    """Send or cancel, under every step of describing."""
+    return keyboard([[(t._("✅ Send"), "rep:send"), (t._("✖️ Cancel"), "rep:cancel")]])
+
+
+async def start_report(update: Update, context: SanadContext, first: Part | None = None) -> None:
+    """Starts a report: asks for the category (keeping a first message, if any)."""
+    person = person_of(update, context)
+    t = texts_for(update, context)
+    parts = [asdict(first)] if first else []
+    with context.db.session() as session:
+        flows.start(session, person.telegram_user_id, "report", step="category", parts=parts)
+        options = categories.active_categories(session)
+    prompt = (
+        t._("What is this about? Tap the closest one.")
+        if first
+        else t._("What is the problem about? Tap the closest one.")
+    )
+    await answer(update, prompt, category_keyboard(t, options))
+
+
+async def report_command(update: Update, context: SanadContext) -> None:
+    """/report (and the menu button)."""
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+    await start_report(update, context)
+
+
+async def category_button(update: Update, context: SanadContext) -> None:
+    """A category was chosen: now describe it."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    person = person_of(update, context)
+    t = texts_for(update, context)
+    code = query.data.split(":", 2)[2]
+    with context.db.session() as session:
+        flow = flows.current(session, person.telegram_user_id)
+        try:
+            category = categories.by_code(session, code)
+        except NotFound:
+            category = None
+        if flow is None or flow.name != "report" or category is None:
+            await query.answer(t._("This button no longer works."), show_alert=True)
+            return
+        flows.update(session, flow, step="describe", category=code)
+        has_parts = bool(flow.data.get("parts"))
+    await query.answer()
+    await query.edit_message_text(t._("Chosen: {category}", category=category_name(t, category)))
+    if has_parts:
+        text = t._("Thank you. You can add more (text, photos or a voice note), or tap Send.")
+    else:
+        text = t._(
+            "Tell us about the problem. You can write, send photos or a voice note, in "
+            "several messages. When you have finished, tap Send."
+        )
+    await answer(update, text, describe_keyboard(t))
+
+
+async def add_to_report(update: Update, context: SanadContext, flow_data: dict[str, Any]) -> None:
+    """A message while describing: kept as part of the report."""
+    message = update.effective_message
+    assert message is not None
+    person = person_of(update, context)
+    t = texts_for(update, context)
+    try:
+        part = await part_from(message, context)
+    except FileTooLarge:
+        await answer(update, _too_large_text(t), describe_keyboard(t))
+        return
+    if part is None:
+        await answer(update, unsupported_in_report(t), describe_keyboard(t))
+        return
+    with context.db.session() as session:
+        flow = flows.current(session, person.telegram_user_id)
+        assert flow is not None
+        flows.update(session, flow, parts=[*flow.data.get("parts", []), asdict(part)])
+    await answer(update, t._("Added. Add more, or tap Send."), describe_keyboard(t))
+
+
+def unsupported_in_report(t: Texts) -> str:
+    """A sticker or location while describing a problem."""
+    return t._("I can only add text, photos, voice notes and documents to a request.")
+
+
+async def send_button(update: Update, context: SanadContext) -> None:
+    """Send: check there is something, then ask to confirm."""
+    query = update.callback_query
+    assert query is not None
+    person = person_of(update, context)
+    t = texts_for(update, context)
+    with context.db.session() as session:
+        flow = flows.current(session, person.telegram_user_id)
+        if flow is None or flow.name != "report" or flow.data.get("step") not in ("describe",):
+            await query.answer(t._("This button no longer works."), show_alert=True)
+            return
+        parts = flow.data.get("parts", [])
+        category = categories.by_code(session, flow.data["category"])
+        if parts:
+            flows.update(session, flow, step="confirm")
+    await query.answer()
+    if not parts:
+        await answer(
+            update,
+            t._(
+                "Please tell us about the problem first: write a message, or send a photo or "
+                "a voice note."
+            ),
+            describe_keyboard(t),
+        )
+        return
+    await answer(
+        update,
+        t.n_(
+            "Send your request about {category} ({n} message) to your caseworker?",
+            "Send your request about {category} ({n} messages) to your caseworker?",
+            len(parts),
+            category=category_name(t, category),
+        ),
+        keyboard(
+            [
+                [(t._("✅ Yes, send it"), "rep:confirm")],
+                [(t._("➕ Add more"), "rep:more"), (t._("✖️ Cancel"), "rep:cancel")],
+            ]
+        ),
+    )
+
+
+async def more_button(update: Update, context: SanadContext) -> None:
+    """Add more: back to describing."""
+    query = update.callback_query
+    assert query is not None
+    person = person_of(update, context)
+    t = texts_for(update, context)
+    with context.db.session() as session:
+        flow = flows.current(session, person.telegram_user_id)
+        if flow is None or flow.name != "report":
+            await query.answer(t._("This button no longer works."), show_alert=True)
+            return
+        flows.update(session, flow, step="describe")
+    await query.answer()
+    await answer(update, t._("Add more, then tap Send."), describe_keyboard(t))
+
+
+async def cancel_button(update: Update, context: SanadContext) -> None:
+    """Cancel: nothing is created."""
+    query = update.callback_query
+    assert query is not None
+    person = person_of(update, context)
+    t = texts_for(update, context)
+    with context.db.session() as session:
+        flows.clear(session, person.telegram_user_id)
+    await query.answer()
+    await answer(update, t._("Cancelled. Nothing was sent."), menu_for(t, person))
+
+
+def acknowledgement(t: Texts, ticket: Ticket, *, now: Any) -> str:
+    """The plain promise after a report: reference, what happens next, when, and emergencies."""
+    lines = [t._("Thank you. Your request number is {ref}.", ref=ticket.reference)]
+    if ticket.assignee_id is not None:
+        lines.append(
+            t._("Your caseworker has received it and will answer you here, in this chat.")
+        )
+    else:
+        lines.append(
+            t._(
+                "It has gone to your support team. A caseworker will answer you here, in this chat."
+            )
+        )
+    hours = tickets.WORKING_HOURS
+    if ticket.urgent:
+        lines.append(t._("We have marked it as urgent and told the council's team straight away."))
+    if not hours.is_open(now):
+        lines.append(
+            t._(
+                "The office is closed now. Your caseworker will read it from {when}.",
+                when=t.datetime(hours.next_opening(now)),
+            )
+        )
+    if ticket.urgent or not hours.is_open(now):
+        lines.append(emergency_guidance(t))
+    lines.append(t._("You can see your requests at any time with 📋 My requests."))
+    return "\n\n".join(lines)
+
+
+async def confirm_button(update: Update, context: SanadContext) -> None:
+    """Yes, send it: opens the ticket, routes it and tells the family what happens next."""
+    query = update.callback_query
+    assert query is not None
+    person = person_of(update, context)
+    t = texts_for(update, context)
+    now = utcnow()
+    with context.db.session() as session:
+        flow = flows.current(session, person.telegram_user_id)
+        if flow is None or flow.name != "report" or flow.data.get("step") != "confirm":
+            await query.answer(t._("This button no longer works."), show_alert=True)
+            return
+        parts = [Part(**p) for p in flow.data.get("parts", [])]
+        opened = tickets.open_ticket(
+            session, person=person, category=flow.data["category"], parts=parts, now=now
+        )
+        flows.clear(session, person.telegram_user_id)
+        ticket = opened.ticket
+    logger.info("ticket %s opened (%s)", ticket.id, opened.decision.reason)
+    await query.answer()
+    await query.edit_message_reply_markup(None)
+    sent = await answer(update, acknowledgement(t, ticket, now=now), menu_for(t, person))
+    if sent is not None:
+        with context.db.session() as session:
+            tickets.link_message(
+                session, chat_id=sent.chat_id, message_id=sent.message_id, ticket_id=ticket.id or 0
+            )
+    await notify.flush(context.application)
+
+
+# ---------------------------------------------------------------- outside any flow
+
+
+async def on_family_message(update: Update, context: SanadContext) -> None:
+    """Any family message: part of a flow, a reply to a ticket, or the start of a request."""
+    message = update.effective_message
+    assert message is not None
+    person = person_of(update, context)
+    t = texts_for(update, context)
+    with context.db.session() as session:
+        if tickets.already_stored(session, message.chat_id, message.message_id):
+            return  # a redelivered update after a restart: already taken in
+        flow = flows.current(session, person.telegram_user_id)
+        flow_name, flow_data = (flow.name, dict(flow.data)) if flow else ("", {})
+    if flow_name == "report":
+        if flow_data.get("step") == "category":
+            await _remind_category(update, context, t)
+            return
+        await add_to_report(update, context, flow_data)
+        return
+    try:
+        part = await part_from(message, context)
+    except FileTooLarge:
+        await answer(update, _too_large_text(t), menu_for(t, person))
+        return
+    if part is None:
+        from handlers.fallback import unsupported_message
+
+        await unsupported_message(update, context)
+        return
+    if flow_name == "family_add":
+        await _add_to_ticket(update, context, int(flow_data["ticket_id"]), part)
+        return
+    replied = message.reply_to_message
+    if replied is not None:
+        with context.db.session() as session:
+            linked = tickets.ticket_for_message(
+                session, chat_id=message.chat_id, message_id=replied.message_id
+            )
+        if linked is not None:
+            await _add_to_ticket(update, context, linked, part)
+            return
+    with context.db.session() as session:
+        open_tickets = tickets.open_family_tickets(session, person=person)
+        labels = [
+            (tk.id, tk.reference, session.get(Category, tk.category_id)) for tk in open_tickets
+        ]
+    if not open_tickets:
+        await start_report(update, context, first=part)
+        return
+    if len(open_tickets) == 1:
+        await _add_to_ticket(update, context, open_tickets[0].id or 0, part)
+        return
+    with context.db.session() as session:
+        flows.start(session, person.telegram_user_id, "attach", part=asdict(part))
+    rows = [[(f"{ref} · {category_name(t, cat)}", f"att:{tid}")] for tid, ref, cat in labels[:6]]
+    rows.append([(t._("➕ A new problem"), "att:new")])
+    await answer(update, t._("Which request is this about?"), keyboard(rows))
+
+
+async def _remind_category(update: Update, context: SanadContext, t: Texts) -> None:
+    """A message while the category is still to be chosen."""
+    with context.db.session() as session:
+        options = categories.active_categories(session)
+    await answer(
+        update, t._("Please tap the closest category first."), category_keyboard(t, options)
+    )
+
+
+async def _add_to_ticket(
+    update: Update, context: SanadContext, ticket_id: int, part: Part
+) -> None:
+    """Adds a message to one of the family's tickets and says where it went."""
+    person = person_of(update, context)
+    t = texts_for(update, context)
+    try:
+        with context.db.session() as session:
+            tickets.add_family_message(session, person=person, ticket_id=ticket_id, part=part)
+            flows.clear(session, person.telegram_user_id)
+            ticket = session.get(Ticket, ticket_id)
+            assert ticket is not None
+    except Conflict:
+        await _closed_ticket(update, context, ticket_id)
+        return
+    except (NotFound, InvalidInput):
+        await answer(update, t._("I could not add that to a request."), menu_for(t, person))
+        return
+    text = t._("Sent to your caseworker, with your request {ref}.", ref=ticket.reference)
+    if ticket.urgent and part.text:
+        text += "\n\n" + emergency_guidance(t)
+    await answer(update, text)
+    await notify.flush(context.application)
+
+
+async def _closed_ticket(update: Update, context: SanadContext, ticket_id: int) -> None:
+    """A message about a resolved ticket: offer to reopen it or report something new."""
+    t = texts_for(update, context)
+    with context.db.session() as session:
+        flows.clear(session, person_of(update, context).telegram_user_id)
+    await answer(
+        update,
+        t._(
+            "Request {ref} is closed, so your message was not sent. If the problem is not "
+            "solved, tap Reopen. For something new, tap Report a problem.",
+            ref=tickets.reference(ticket_id),
+        ),
+        keyboard(
+            [
+                [(t._("🔄 Reopen"), f"fam:reopen:{ticket_id}")],
+                [(t._("📝 Report a problem"), "menu:report")],
+            ]
+        ),
+    )
+
+
+async def attach_button(update: Update, context: SanadContext) -> None:
+    """Which request a message is about: one of the open ones, or a new one."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    person = person_of(update, context)
+    t = texts_for(update, context)
+    with context.db.session() as session:
+        flow = flows.current(session, person.telegram_user_id)
+        if flow is None or flow.name != "attach":
+            await query.answer(t._("This button no longer works."), show_alert=True)
+            return
+        part = Part(**flow.data["part"])
+    await query.answer()
+    await query.edit_message_reply_markup(None)
+    target = query.data.split(":", 1)[1]
+    if target == "new":
+        await start_report(update, context, first=part)
+        return
+    if not target.isdigit():
+        return
+    await _add_to_ticket(update, context, int(target), part)
+
+
+# ---------------------------------------------------------------- the family's requests
+
+
+async def family_tickets_command(update: Update, context: SanadContext) -> None:
+    """/tickets for a family: their requests, status and latest reply, with buttons."""
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+    person = person_of(update, context)
+    t = texts_for(update, context)
+    with context.db.session() as session:
+        found = tickets.family_tickets(session, person=person)
+        blocks, rows = [], []
+        for ticket in found:
+            category = session.get(Category, ticket.category_id)
+            block = family_ticket_line(t, ticket, category)
+            replies = [
+                m for m in tickets.messages_of(session, ticket.id or 0, include_notes=False)
+                if m.direction == "out"
+            ]  # fmt: skip
+            if replies:
+                block += "\n" + t._(
+                    "Latest reply: {text}", text=_short(_reply_text(t, replies[-1]))
+                )
+            blocks.append(block)
+            if ticket.status != TicketStatus.RESOLVED:
+                rows.append(
+                    [(t._("✍️ Write about {ref}", ref=ticket.reference), f"fam:add:{ticket.id}")]
+                )
+    if not blocks:
+        await answer(
+            update,
+            t._("You have no requests yet."),
+            keyboard([[(t._("📝 Report a problem"), "menu:report")]]),
+        )
+        return
+    rows.append([(t._("📝 Report a problem"), "menu:report")])
+    header = t.n_("You have {n} request:", "You have {n} requests:", len(blocks))
+    await answer(update, header + "\n\n" + "\n\n".join(blocks), keyboard(rows))
+
+
+def _reply_text(t: Texts, message: TicketMessage) -> str:
+    """The words of a reply, in the family's language when there is a version in it."""
+    return family_text(t, message)
+
+
+def _short(text: str, limit: int = 200) -> str:
+    """A preview of a long text."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+async def add_button(update: Update, context: SanadContext) -> None:
+    """Write about a request: the next message goes to it."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    person = person_of(update, context)
+    t = texts_for(update, context)
+    ticket_id = int(query.data.rsplit(":", 1)[1])
+    try:
+        with context.db.session() as session:
+            ticket, _ = tickets.get_visible(session, person, ticket_id)
+            if ticket.status == TicketStatus.RESOLVED:
+                raise Conflict("resolved")
+            flows.start(session, person.telegram_user_id, "family_add", ticket_id=ticket_id)
+    except Conflict:
+        await query.answer()
+        await _closed_ticket(update, context, ticket_id)
+        return
+    except NotFound:
+        await query.answer(t._("This button no longer works."), show_alert=True)
+        return
+    await query.answer()
+    await answer(
+        update,
+        t._(
+            "Write your message about {ref}, or send a photo or a voice note.",
+            ref=tickets.reference(ticket_id),
+        ),
+        keyboard([[(t._("✖️ Cancel"), "rep:cancel")]]),
+    )
+
+
+async def reopen_button(update: Update, context: SanadContext) -> None:
+    """Reopen a resolved request within seven days."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    person = person_of(update, context)
+    t = texts_for(update, context)
+    ticket_id = int(query.data.rsplit(":", 1)[1])
+    ref = tickets.reference(ticket_id)
+    try:
+        with context.db.session() as session:
+            tickets.reopen(session, person=person, ticket_id=ticket_id)
+    except Conflict as exc:
+        await query.answer()
+        if str(exc) == "too late":
+            text = t._(
+                "It is more than 7 days since {ref} was resolved, so it can't be reopened. "
+                "Please report a new problem.",
+                ref=ref,
+            )
+        else:
+            text = t._("Request {ref} is already open.", ref=ref)
+        await answer(update, text, menu_for(t, person))
+        return
+    except DomainError:
+        await query.answer(t._("This button no longer works."), show_alert=True)
+        return
+    await query.answer()
+    await answer(
+        update, t._("Request {ref} is open again. Your caseworker has been told.", ref=ref)
+    )
+    await notify.flush(context.application)
+
+
+async def helpful_button(update: Update, context: SanadContext) -> None:
+    """Did this help? One tap, kept for the statistics."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    person = person_of(update, context)
+    t = texts_for(update, context)
+    _, _, ticket_id, value = query.data.split(":")
+    try:
+        with context.db.session() as session:
+            tickets.record_feedback(
+                session, person=person, ticket_id=int(ticket_id), helpful=value == "1"
+            )
+    except DomainError:
+        await query.answer(t._("This button no longer works."), show_alert=True)
+        return
+    await query.answer(t._("Thank you for telling us."))
+    await query.edit_message_reply_markup(
+        keyboard([[(t._("🔄 Reopen"), f"fam:reopen:{ticket_id}")]])
+    )
+
+
+async def family_menu_prompt(update: Update, context: SanadContext) -> None:
+    """The menu, for families who tap an old menu."""
+    t = texts_for(update, context)
+    await answer(update, menu_prompt(t), menu_for(t, person_of(update, context)))
+
+
+def is_member(person: Person | None) -> bool:
+    """Whether the caller is a linked family member."""
+    return person is not None and person.is_member

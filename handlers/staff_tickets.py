@@ -1,0 +1,521 @@
+"""Caseworkers, leads and coordinators: /tickets, ticket buttons, replies, notes, saved replies."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+
+from bot.context import SanadContext
+from bot.i18n import Texts
+from bot.services import flows, saved_replies, tickets
+from bot.services.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
+from bot.services.people import Person
+from handlers import notify
+from handlers.common import answer, edit_or_send, keyboard, person_of, texts_for
+from handlers.menu import menu_for
+from handlers.render import category_name, split_text, staff_buttons, staff_card
+from storage.models import Category, Household, Staff, Ticket
+
+logger = logging.getLogger(__name__)
+
+
+def error_text(t: Texts, exc: DomainError, ref: str) -> str:
+    """A staff-facing explanation of why a ticket action did not happen."""
+    if isinstance(exc, NotFound):
+        return t._("There is no ticket {ref} that you can see.", ref=ref)
+    if isinstance(exc, Conflict) and str(exc) == "resolved":
+        return t._(
+            "Ticket {ref} is resolved, so nothing was sent. The family can reopen it.", ref=ref
+        )
+    if isinstance(exc, Conflict) and str(exc) == "claimed":
+        return t._(
+            "Ticket {ref} was already claimed by {name}.", ref=ref, name=exc.details.get("holder")
+        )
+    if isinstance(exc, InvalidInput):
+        return t._("Please write some text.")
+    if isinstance(exc, Forbidden):
+        return t._("You can't do that with ticket {ref}.", ref=ref)
+    return t._("That did not work. Nothing was changed.")
+
+
+def _ticket_id(data: str) -> int:
+    """The ticket id in callback data like ``tk:claim:42``."""
+    return int(data.split(":")[2])
+
+
+async def _show_card(update: Update, context: SanadContext, ticket_id: int, intro: str) -> None:
+    """Sends a fresh card for a ticket, linked so replies to it find the ticket."""
+    person = person_of(update, context)
+    t = texts_for(update, context)
+    with context.db.session() as session:
+        ticket, _ = tickets.get_visible(session, person, ticket_id)
+        card = notify.card_context(session, ticket, include_notes=True)
+        text = staff_card(t, card, intro=intro)
+        markup = staff_buttons(t, ticket)
+    pieces = split_text(text)
+    for index, piece in enumerate(pieces):
+        sent = await answer(update, piece, markup if index == len(pieces) - 1 else None)
+        if sent is not None:
+            with context.db.session() as session:
+                tickets.link_message(
+                    session, chat_id=sent.chat_id, message_id=sent.message_id, ticket_id=ticket_id
+                )
+
+
+# ---------------------------------------------------------------- /tickets
+
+
+async def staff_tickets_command(update: Update, context: SanadContext) -> None:
+    """/tickets for staff: my open tickets and the unclaimed queue, with buttons."""
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+    person = person_of(update, context)
+    t = texts_for(update, context)
+    with context.db.session() as session:
+        view = tickets.staff_tickets(session, person=person)
+        lines, rows = [], []
+        lines.append(t.n_("Your open tickets: {n}", "Your open tickets: {n}", len(view.mine)))
+        for ticket in view.mine[:15]:
+            lines.append(_line(t, session, ticket))
+            rows.append([(t._("Open {ref}", ref=ticket.reference), f"tk:open:{ticket.id}")])
+        lines.append("")
+        lines.append(
+            t.n_("Unclaimed in the queue: {n}", "Unclaimed in the queue: {n}", len(view.queue))
+        )
+        for ticket in view.queue[:15]:
+            lines.append(_line(t, session, ticket))
+            rows.append(
+                [
+                    (t._("Open {ref}", ref=ticket.reference), f"tk:open:{ticket.id}"),
+                    (t._("🙋 Claim {ref}", ref=ticket.reference), f"tk:claim:{ticket.id}"),
+                ]
+            )
+    await answer(update, "\n".join(lines), keyboard(rows) if rows else None)
+
+
+def _line(t: Texts, session: object, ticket: Ticket) -> str:
+    """One ticket in a staff list: urgency, reference, family, category, deadline."""
+    from sqlmodel import Session
+
+    assert isinstance(session, Session)
+    household = session.get(Household, ticket.household_id)
+    category = session.get(Category, ticket.category_id)
+    flags = ("🚨 " if ticket.urgent else "") + (
+        "⏰ " if ticket.first_response_at is None and ticket.escalation_level else ""
+    )
+    if ticket.first_response_at is None:
+        return flags + t._(
+            "{ref} · {family} · {category} · answer by {due}",
+            ref=ticket.reference,
+            family=household.reference if household else "?",
+            category=category_name(t, category),
+            due=t.datetime(ticket.due_at),
+        )
+    return flags + t._(
+        "{ref} · {family} · {category}",
+        ref=ticket.reference,
+        family=household.reference if household else "?",
+        category=category_name(t, category),
+    )
+
+
+async def open_button(update: Update, context: SanadContext) -> None:
+    """Open: shows the full card of a ticket."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    t = texts_for(update, context)
+    ticket_id = _ticket_id(query.data)
+    try:
+        await query.answer()
+        await _show_card(update, context, ticket_id, intro=t._("📄 Ticket"))
+    except DomainError as exc:
+        await answer(update, error_text(t, exc, tickets.reference(ticket_id)))
+
+
+# ---------------------------------------------------------------- card buttons
+
+
+async def claim_button(update: Update, context: SanadContext) -> None:
+    """Claim: exactly one caseworker wins; the other is told who has it."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    person = person_of(update, context)
+    t = texts_for(update, context)
+    ticket_id = _ticket_id(query.data)
+    ref = tickets.reference(ticket_id)
+    try:
+        with context.db.session() as session:
+            ticket = tickets.claim(session, person=person, ticket_id=ticket_id)
+            markup = staff_buttons(t, ticket)
+    except DomainError as exc:
+        await query.answer(error_text(t, exc, ref), show_alert=True)
+        return
+    await query.answer(t._("You have claimed {ref}.", ref=ref))
+    await answer(update, t._("You have claimed {ref}. Reply when you are ready.", ref=ref), markup)
+
+
+async def reply_button(update: Update, context: SanadContext) -> None:
+    """Reply: the next message is the answer to the family."""
+    await _start_staff_flow(update, context, "staff_reply")
+
+
+async def note_button(update: Update, context: SanadContext) -> None:
+    """Internal note: the next message is kept on the ticket, never sent to the family."""
+    await _start_staff_flow(update, context, "staff_note")
+
+
+async def _start_staff_flow(update: Update, context: SanadContext, name: str) -> None:
+    """Asks for the text of a reply or a note."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    person = person_of(update, context)
+    t = texts_for(update, context)
+    ticket_id = _ticket_id(query.data)
+    ref = tickets.reference(ticket_id)
+    try:
+        with context.db.session() as session:
+            ticket, _ = tickets.get_visible(session, person, ticket_id)
+            if name == "staff_reply" and ticket.status.value == "resolved":
+                raise Conflict("resolved")
+            flows.start(session, person.telegram_user_id, name, ticket_id=ticket_id)
+    except DomainError as exc:
+        await query.answer(error_text(t, exc, ref), show_alert=True)
+        return
+    await query.answer()
+    prompt = (
+        t._("Write your reply to {ref}. It goes to the family. Send /cancel to stop.", ref=ref)
+        if name == "staff_reply"
+        else t._("Write your internal note on {ref}. The family never sees it.", ref=ref)
+    )
+    await answer(update, prompt)
+
+
+async def resolve_button(update: Update, context: SanadContext) -> None:
+    """Resolve: the family is told and may reopen within seven days."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    person = person_of(update, context)
+    t = texts_for(update, context)
+    ticket_id = _ticket_id(query.data)
+    ref = tickets.reference(ticket_id)
+    try:
+        with context.db.session() as session:
+            tickets.resolve(session, person=person, ticket_id=ticket_id)
+    except DomainError as exc:
+        await query.answer(error_text(t, exc, ref), show_alert=True)
+        return
+    await query.answer()
+    await edit_or_send(
+        update, t._("✅ {ref} is resolved. The family has been told.", ref=ref), None
+    )
+    await notify.flush(context.application)
+
+
+async def reassign_button(update: Update, context: SanadContext) -> None:
+    """Reassign: pick a colleague of the same provider, or send it back to the queue."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    person = person_of(update, context)
+    t = texts_for(update, context)
+    ticket_id = _ticket_id(query.data)
+    ref = tickets.reference(ticket_id)
+    try:
+        with context.db.session() as session:
+            options = tickets.colleagues(session, person=person, ticket_id=ticket_id)
+            rows = [[(s.name, f"tk:to:{ticket_id}:{s.id}")] for s in options[:10]]
+    except DomainError as exc:
+        await query.answer(error_text(t, exc, ref), show_alert=True)
+        return
+    rows.append([(t._("↩️ Back to the queue"), f"tk:to:{ticket_id}:q")])
+    await query.answer()
+    await answer(update, t._("Who should take {ref}?", ref=ref), keyboard(rows))
+
+
+async def reassign_to_button(update: Update, context: SanadContext) -> None:
+    """The chosen colleague (or the queue) gets the ticket."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    person = person_of(update, context)
+    t = texts_for(update, context)
+    _, _, raw_id, target = query.data.split(":")
+    ticket_id = int(raw_id)
+    ref = tickets.reference(ticket_id)
+    try:
+        with context.db.session() as session:
+            to = None if target == "q" else int(target)
+            tickets.reassign(session, person=person, ticket_id=ticket_id, to_staff_id=to)
+            name = session.get(Staff, to).name if to else None  # type: ignore[union-attr]
+    except (DomainError, ValueError) as exc:
+        error = exc if isinstance(exc, DomainError) else Forbidden("bad target")
+        await query.answer(error_text(t, error, ref), show_alert=True)
+        return
+    await query.answer()
+    text = (
+        t._("{ref} is now with {name}.", ref=ref, name=name)
+        if name
+        else t._("{ref} is back in the queue.", ref=ref)
+    )
+    await edit_or_send(update, text, None)
+    await notify.flush(context.application)
+
+
+async def urgent_button(update: Update, context: SanadContext) -> None:
+    """Mark or unmark urgency."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    person = person_of(update, context)
+    t = texts_for(update, context)
+    ticket_id = _ticket_id(query.data)
+    urgent = query.data.endswith(":1")
+    ref = tickets.reference(ticket_id)
+    try:
+        with context.db.session() as session:
+            ticket = tickets.set_urgent(session, person=person, ticket_id=ticket_id, urgent=urgent)
+            markup = staff_buttons(t, ticket)
+    except DomainError as exc:
+        await query.answer(error_text(t, exc, ref), show_alert=True)
+        return
+    await query.answer(
+        t._("{ref} is marked urgent.", ref=ref)
+        if urgent
+        else t._("{ref} is no longer urgent.", ref=ref)
+    )
+    await query.edit_message_reply_markup(markup)
+    await notify.flush(context.application)
+
+
+# ---------------------------------------------------------------- saved replies
+
+
+async def saved_button(update: Update, context: SanadContext) -> None:
+    """Saved reply: choose one of mine for this ticket."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    person = person_of(update, context)
+    t = texts_for(update, context)
+    ticket_id = _ticket_id(query.data)
+    with context.db.session() as session:
+        mine = saved_replies.mine(session, person=person)
+    await query.answer()
+    if not mine:
+        await answer(update, _no_saved_text(t))
+        return
+    rows = [[(s.title, f"tk:sr:{ticket_id}:{s.id}")] for s in mine[:20]]
+    await answer(
+        update,
+        t._("Which saved reply for {ref}?", ref=tickets.reference(ticket_id)),
+        keyboard(rows),
+    )
+
+
+def _no_saved_text(t: Texts) -> str:
+    """How to create a saved reply."""
+    return t._(
+        "You have no saved replies yet. Add one, written in both languages:\n"
+        "/saved add Title | English text | Arabic text"
+    )
+
+
+async def send_saved_button(update: Update, context: SanadContext) -> None:
+    """Sends a saved reply; the family reads the version in their language."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    person = person_of(update, context)
+    t = texts_for(update, context)
+    _, _, raw_ticket, raw_reply = query.data.split(":")
+    ref = tickets.reference(int(raw_ticket))
+    try:
+        with context.db.session() as session:
+            saved = saved_replies.get(session, person=person, reply_id=int(raw_reply))
+            tickets.reply(
+                session,
+                person=person,
+                ticket_id=int(raw_ticket),
+                text=saved.text_en,
+                arabic=saved.text_ar,
+            )
+    except DomainError as exc:
+        await query.answer(error_text(t, exc, ref), show_alert=True)
+        return
+    await query.answer()
+    await edit_or_send(update, t._("Saved reply sent to the family of {ref}.", ref=ref), None)
+    await notify.flush(context.application)
+
+
+async def saved_command(update: Update, context: SanadContext) -> None:
+    """/saved: list, add (``/saved add Title | English | Arabic``) or delete saved replies."""
+    person = person_of(update, context)
+    t = texts_for(update, context)
+    message = update.effective_message
+    assert message is not None and message.text is not None
+    rest = message.text.partition(" ")[2].strip()
+    if rest.lower().startswith("add"):
+        fields = [f.strip() for f in rest[3:].split("|")]
+        try:
+            if len(fields) != 3:
+                raise InvalidInput("fields")
+            with context.db.session() as session:
+                saved = saved_replies.add(
+                    session, person=person, title=fields[0], text_en=fields[1], text_ar=fields[2]
+                )
+        except DomainError:
+            await answer(update, _no_saved_text(t))
+            return
+        await answer(update, t._("Saved reply \u201c{title}\u201d added.", title=saved.title))
+        return
+    with context.db.session() as session:
+        mine = saved_replies.mine(session, person=person)
+    if not mine:
+        await answer(update, _no_saved_text(t))
+        return
+    lines = [t._("Your saved replies:")]
+    rows = []
+    for saved in mine:
+        lines.append(f"• {saved.title}\n  EN: {saved.text_en}\n  AR: {saved.text_ar}")
+        rows.append([(t._("🗑 Delete {title}", title=saved.title), f"sr:del:{saved.id}")])
+    await answer(update, "\n".join(lines), keyboard(rows))
+
+
+async def delete_saved_button(update: Update, context: SanadContext) -> None:
+    """Deletes one of my saved replies."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    person = person_of(update, context)
+    t = texts_for(update, context)
+    try:
+        with context.db.session() as session:
+            saved_replies.delete(session, person=person, reply_id=int(query.data.split(":")[2]))
+    except DomainError:
+        await query.answer(t._("This button no longer works."), show_alert=True)
+        return
+    await query.answer(t._("Deleted."))
+    await query.edit_message_reply_markup(None)
+
+
+# ---------------------------------------------------------------- replies and notes
+
+
+async def reply_command(update: Update, context: SanadContext) -> None:
+    """``/reply K-0042 text``."""
+    await _command_with_ref(update, context, note=False)
+
+
+async def note_command(update: Update, context: SanadContext) -> None:
+    """``/note K-0042 text``."""
+    await _command_with_ref(update, context, note=True)
+
+
+async def _command_with_ref(update: Update, context: SanadContext, *, note: bool) -> None:
+    """Parses ``/reply|/note <ref> <text>`` and acts."""
+    t = texts_for(update, context)
+    message = update.effective_message
+    assert message is not None and message.text is not None
+    _, _, rest = message.text.partition(" ")
+    ref_text, _, text = rest.strip().partition(" ")
+    if not ref_text or not text.strip():
+        usage = (
+            t._("Write it like this: /note K-0042 your note")
+            if note
+            else t._("Write it like this: /reply K-0042 your answer")
+        )
+        await answer(update, usage)
+        return
+    try:
+        ticket_id = tickets.parse_reference(ref_text)
+    except NotFound:
+        await answer(update, t._("There is no ticket {ref} that you can see.", ref=ref_text))
+        return
+    await _act(update, context, ticket_id, text, note=note)
+
+
+async def _act(
+    update: Update, context: SanadContext, ticket_id: int, text: str, *, note: bool
+) -> None:
+    """Sends a reply or keeps a note, then confirms."""
+    person = person_of(update, context)
+    t = texts_for(update, context)
+    message = update.effective_message
+    assert message is not None
+    ref = tickets.reference(ticket_id)
+    try:
+        with context.db.session() as session:
+            if note:
+                tickets.note(session, person=person, ticket_id=ticket_id, text=text)
+            else:
+                tickets.reply(
+                    session,
+                    person=person,
+                    ticket_id=ticket_id,
+                    text=text,
+                    source=(message.chat_id, message.message_id),
+                )
+            flows.clear(session, person.telegram_user_id)
+    except DomainError as exc:
+        await answer(update, error_text(t, exc, ref))
+        return
+    if note:
+        await answer(update, t._("Note kept on {ref}. The family does not see it.", ref=ref))
+        return
+    await notify.flush(context.application)
+    with context.db.session() as session:
+        ticket = session.get(Ticket, ticket_id)
+        unreachable = ticket is not None and ticket.family_unreachable
+    if unreachable:
+        await answer(
+            update,
+            t._(
+                "⚠️ Your reply on {ref} is saved, but the family cannot be reached on Telegram "
+                "(they may have blocked Sanad). Please contact them another way.",
+                ref=ref,
+            ),
+        )
+        return
+    await answer(update, t._("Sent to the family of {ref}.", ref=ref))
+
+
+async def on_staff_message(update: Update, context: SanadContext) -> None:
+    """Staff text: a reply or note in progress, a Telegram reply to a ticket, or a hint."""
+    message = update.effective_message
+    assert message is not None
+    person = person_of(update, context)
+    t = texts_for(update, context)
+    with context.db.session() as session:
+        flow = flows.current(session, person.telegram_user_id)
+        flow_name, flow_data = (flow.name, dict(flow.data)) if flow else ("", {})
+    text = message.text or message.caption or ""
+    if flow_name in ("staff_reply", "staff_note"):
+        await _act(
+            update, context, int(flow_data["ticket_id"]), text, note=flow_name == "staff_note"
+        )
+        return
+    replied = message.reply_to_message
+    if replied is not None:
+        with context.db.session() as session:
+            ticket_id = tickets.ticket_for_message(
+                session, chat_id=message.chat_id, message_id=replied.message_id
+            )
+        if ticket_id is None:
+            await answer(
+                update,
+                t._(
+                    "That message is not part of a ticket, so nothing was sent. Reply to a "
+                    "ticket message, or use /reply K-0042 your answer."
+                ),
+            )
+            return
+        await _act(update, context, ticket_id, text, note=False)
+        return
+    await answer(
+        update,
+        t._(
+            "To answer a family, reply to their ticket message, or use /reply K-0042 your "
+            "answer. Your tickets are in /tickets."
+        ),
+        menu_for(t, person),
+    )
+
+
+def staff_only(person: Person | None) -> bool:
+    """Whether the caller is linked staff."""
+    return person is not None and person.is_staff
