@@ -26,10 +26,11 @@ from typing import Any
 
 from bot.services import argos_models
 from bot.services.translation import SimpleSentencizer, Translator
+from bot.settings import FIXTURE_MODELS
 
 logger = logging.getLogger(__name__)
 
-FIXTURES = Path("/work/shared/models/tiny-random")
+FIXTURES = FIXTURE_MODELS
 FIXTURE_SHAS = {
     "translate-ar_en-tiny-random.argosmodel": (
         "b6d3624459446e5acdf46d5aacb3c185416730e81d89ae429c090578dda34b76"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -13,6 +14,7 @@ import handlers
 from bot import i18n
 from bot.context import BotData, SanadContext
 from bot.services.people import identify
+from bot.services.translation import Translator
 from bot.settings import Settings
 from handlers import notify
 from handlers.commands import set_default_commands, set_person_commands
@@ -25,7 +27,13 @@ logger = logging.getLogger(__name__)
 SanadApp = Application[Any, SanadContext, Any, Any, BotData, Any]
 
 
-def build_application(settings: Settings, db: Database, *, token: str | None = None) -> SanadApp:
+def build_application(
+    settings: Settings,
+    db: Database,
+    *,
+    token: str | None = None,
+    translator: Translator | None = None,
+) -> SanadApp:
     """A ready-to-start Application talking to ``settings.api_base_url``."""
     i18n.load_all()
     context_types = ContextTypes(context=SanadContext, bot_data=BotData)
@@ -36,11 +44,13 @@ def build_application(settings: Settings, db: Database, *, token: str | None = N
         .base_file_url(settings.api_base_file_url)
         .context_types(context_types)
         .post_init(_post_init)
+        .post_shutdown(_post_shutdown)
         .concurrent_updates(False)
     )
     app: SanadApp = builder.build()  # type: ignore[assignment]
     app.bot_data.db = db
     app.bot_data.settings = settings
+    app.bot_data.translator = translator or Translator(models_dir=settings.models_dir)
     handlers.register(app)
     app.add_error_handler(_on_error)
     return app
@@ -48,6 +58,10 @@ def build_application(settings: Settings, db: Database, *, token: str | None = N
 
 async def _post_init(app: SanadApp) -> None:
     """Sets the command menus: defaults for strangers, and each linked person's own."""
+    translator = app.bot_data.translator
+    if translator is not None and translator.available_directions():
+        # Models load in the translator's own thread (about 3 s); start-up does not wait.
+        app.bot_data.extras["warm_up"] = asyncio.ensure_future(translator.warm_up())
     await set_default_commands(app.bot)
     db = app.bot_data.db
     with db.session() as session:
@@ -72,6 +86,16 @@ async def _post_init(app: SanadApp) -> None:
             notify.outbox_job, interval=app.bot_data.settings.outbox_interval, first=1.0,
             name="outbox",
         )  # fmt: skip
+
+
+async def _post_shutdown(app: SanadApp) -> None:
+    """Lets delivery in progress finish, then stops the translation worker."""
+    await notify.settle(app)
+    warm_up = app.bot_data.extras.pop("warm_up", None)
+    if warm_up is not None and not warm_up.done():
+        warm_up.cancel()
+    if app.bot_data.translator is not None:
+        app.bot_data.translator.close()
 
 
 async def _on_error(update: object, context: SanadContext) -> None:

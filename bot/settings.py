@@ -7,6 +7,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# The random-weight Argos packages the project's tests, demo checks and benchmarks use; they live
+# in the shared folder beside the repository (SANAD_FIXTURE_MODELS overrides).
+FIXTURE_MODELS = Path(
+    os.environ.get(
+        "SANAD_FIXTURE_MODELS", PROJECT_ROOT.parent / "shared" / "models" / "tiny-random"
+    )
+)
 TIMEZONE = "Europe/London"
 
 

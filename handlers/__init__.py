@@ -18,7 +18,18 @@ from telegram.ext import (
 )
 
 from bot.context import SanadContext
-from handlers import fallback, gate, invite, language, menu, messages, report, staff_tickets, start
+from handlers import (
+    fallback,
+    gate,
+    invite,
+    language,
+    menu,
+    messages,
+    report,
+    staff_tickets,
+    start,
+    translate,
+)
 from handlers.common import person_of
 
 UNSUPPORTED = (
@@ -100,6 +111,8 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         (staff_tickets.saved_button, r"^tk:saved:\d+$"),
         (staff_tickets.send_saved_button, r"^tk:sr:\d+:\d+$"),
         (staff_tickets.delete_saved_button, r"^sr:del:\d+$"),
+        (translate.again_button, r"^tr:again:\d+$"),
+        (translate.wrong_button, r"^tr:wrong:\d+$"),
     ]
     for callback, pattern in staff_buttons:
         app.add_handler(CallbackQueryHandler(_staff_only(callback), pattern=pattern))

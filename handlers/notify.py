@@ -19,8 +19,16 @@ from telegram.ext import Application
 
 from bot.i18n import Texts, texts
 from bot.services import notifications, people, tickets
+from handlers import translate
 from handlers.common import keyboard
-from handlers.render import CardContext, family_text, split_text, staff_buttons, staff_card
+from handlers.render import (
+    CardContext,
+    family_text,
+    needs_translation_buttons,
+    split_text,
+    staff_buttons,
+    staff_card,
+)
 from storage.db import Database
 from storage.models import (
     Category,
@@ -123,7 +131,9 @@ def render(session: Session, notification: Notification) -> Outgoing | None:
         return Outgoing(
             chat_id=notification.chat_id,
             pieces=split_text(text),
-            markup=staff_buttons(t, ticket),
+            markup=staff_buttons(
+                t, ticket, translated=needs_translation_buttons(t, card.messages)
+            ),
             attachments=attachments,
             ticket_id=ticket.id,
         )
@@ -205,7 +215,11 @@ def _lock(app: Application[Any, Any, Any, Any, Any, Any]) -> asyncio.Lock:
 
 
 async def flush(app: Application[Any, Any, Any, Any, Any, Any]) -> int:
-    """Sends every pending notice once; returns how many were delivered."""
+    """Sends every pending notice once; returns how many were delivered.
+
+    Chats are served concurrently (a slow translation for one family delays only its own
+    notices) and each chat's notices go in the order they were queued.
+    """
     db: Database = app.bot_data.db
     delivered = 0
     tried: set[int] = set()
@@ -213,24 +227,73 @@ async def flush(app: Application[Any, Any, Any, Any, Any, Any]) -> int:
         while True:
             with db.session() as session:
                 ids = [i for i in notifications.pending_ids(session) if i not in tried]
-            if not ids:
-                return delivered
-            for notification_id in ids:
-                tried.add(notification_id)
-                with db.session() as session:
-                    if not notifications.claim(session, notification_id):
-                        continue
+                chats: dict[int, list[int]] = {}
+                for notification_id in ids:
                     notification = session.get(Notification, notification_id)
                     assert notification is not None
-                    out = render(session, notification)
-                if out is None:
-                    with db.session() as session:
-                        notifications.mark_failed(
-                            session, notification_id, "nothing to render", final=True
-                        )
-                    continue
-                if await _deliver(app, db, notification_id, out):
-                    delivered += 1
+                    chats.setdefault(notification.chat_id, []).append(notification_id)
+            if not ids:
+                return delivered
+            tried.update(ids)
+            results = await asyncio.gather(
+                *(_serve_chat(app, db, queue) for queue in chats.values())
+            )
+            delivered += sum(results)
+
+
+async def _serve_chat(
+    app: Application[Any, Any, Any, Any, Any, Any], db: Database, queue: list[int]
+) -> int:
+    """Sends one chat's pending notices in order."""
+    delivered = 0
+    for notification_id in queue:
+        with db.session() as session:
+            if not notifications.claim(session, notification_id):
+                continue
+        await translate.prepare(app, notification_id)
+        with db.session() as session:
+            notification = session.get(Notification, notification_id)
+            assert notification is not None
+            out = render(session, notification)
+        if out is None:
+            with db.session() as session:
+                notifications.mark_failed(
+                    session, notification_id, "nothing to render", final=True
+                )
+            continue
+        if await _deliver(app, db, notification_id, out):
+            delivered += 1
+    return delivered
+
+
+def kick(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Starts delivering in the background, so the update that queued a notice returns now."""
+    extras = app.bot_data.extras
+    extras["outbox_dirty"] = True
+    task = extras.get("outbox_task")
+    if task is None or task.done():
+        extras["outbox_task"] = asyncio.get_running_loop().create_task(_drain(app))
+
+
+async def _drain(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Flushes until nothing new was queued meanwhile."""
+    extras = app.bot_data.extras
+    while extras.pop("outbox_dirty", False):
+        try:
+            await flush(app)
+        except Exception:  # the job queue retries; a failure here must not kill the loop
+            logger.exception("outbox flush failed")
+            return
+
+
+async def settle(app: Application[Any, Any, Any, Any, Any, Any], timeout: float = 10.0) -> None:
+    """Lets a running delivery finish before shutdown (what it doesn't finish is sent later)."""
+    task = app.bot_data.extras.get("outbox_task")
+    if task is not None and not task.done():
+        try:
+            await asyncio.wait_for(asyncio.shield(task), timeout)
+        except TimeoutError:
+            task.cancel()
 
 
 async def _deliver(

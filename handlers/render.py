@@ -79,11 +79,41 @@ def message_body(t: Texts, message: TicketMessage) -> str:
     return label or message.text
 
 
+def readable(t: Texts, message: TicketMessage) -> str:
+    """A message for a reader: the original, and a translation into their language marked as
+    machine translation (or a person-written version), or a clear note that it is untranslated.
+    """
+    body = message_body(t, message)
+    if message.translation_status == "human" and message.translation:
+        return message.translation if message.translation_target == t.language else body
+    if not message.text.strip() or message.language in (None, "und", t.language):
+        return body
+    if (
+        message.translation_status == "translated"
+        and message.translation
+        and message.translation_target == t.language
+    ):
+        heading = t._("🌐 Machine translation, may contain mistakes:")
+        if message.translation_flagged:
+            heading = t._("🌐 Machine translation, marked as wrong by staff:")
+        original = t._("Original:")
+        return f"{heading}\n{message.translation}\n\n{original}\n{body}"
+    if message.translation_status == "failed":
+        return t._("⚠️ Not translated: the translation failed. Original:") + "\n" + body
+    return t._("⚠️ Not translated: no translation model is installed. Original:") + "\n" + body
+
+
 def family_text(t: Texts, message: TicketMessage) -> str:
-    """A staff message as the family reads it: a person-written version in their language."""
-    if message.translation_status == "human" and message.translation and t.language == "ar":
-        return message.translation
-    return message_body(t, message)
+    """A staff message as the family reads it."""
+    return readable(t, message)
+
+
+def needs_translation_buttons(t: Texts, messages: list[TicketMessage]) -> bool:
+    """Whether a card shows family words in another language than the reader's."""
+    return any(
+        m.direction == "in" and m.text.strip() and m.language not in (None, "und", t.language)
+        for m in messages
+    )
 
 
 @dataclass
@@ -144,12 +174,16 @@ def staff_card(t: Texts, card: CardContext, *, intro: str) -> str:
             parts.append(t._("Staff replied:"))
         else:
             parts.append(t._("Internal note:"))
-        parts.append(message_body(t, message))
+        parts.append(
+            readable(t, message) if message.direction == "in" else message_body(t, message)
+        )
     return "\n".join(parts).strip()
 
 
-def staff_buttons(t: Texts, ticket: Ticket) -> InlineKeyboardMarkup | None:
-    """Claim, reply, resolve, reassign, note, urgency and saved replies for one ticket."""
+def staff_buttons(
+    t: Texts, ticket: Ticket, *, translated: bool = False
+) -> InlineKeyboardMarkup | None:
+    """Claim, reply, resolve, reassign, note, urgency, saved replies and translation checks."""
     if ticket.status == TicketStatus.RESOLVED:
         return None
     tid = ticket.id
@@ -169,6 +203,13 @@ def staff_buttons(t: Texts, ticket: Ticket) -> InlineKeyboardMarkup | None:
         else (t._("🚨 Mark urgent"), f"tk:urgent:{tid}:1")
     )
     rows.append([(t._("📝 Internal note"), f"tk:note:{tid}"), urgency])
+    if translated:
+        rows.append(
+            [
+                (t._("🔁 Translate again"), f"tr:again:{tid}"),
+                (t._("⚠️ Wrong translation"), f"tr:wrong:{tid}"),
+            ]
+        )
     return keyboard(rows)
 
 

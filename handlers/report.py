@@ -293,7 +293,7 @@ async def confirm_button(update: Update, context: SanadContext) -> None:
             tickets.link_message(
                 session, chat_id=sent.chat_id, message_id=sent.message_id, ticket_id=ticket.id or 0
             )
-    await notify.flush(context.application)
+    notify.kick(context.application)
 
 
 # ---------------------------------------------------------------- outside any flow
@@ -387,7 +387,7 @@ async def _add_to_ticket(
     if ticket.urgent and part.text:
         text += "\n\n" + emergency_guidance(t)
     await answer(update, text)
-    await notify.flush(context.application)
+    notify.kick(context.application)
 
 
 async def _closed_ticket(update: Update, context: SanadContext, ticket_id: int) -> None:
@@ -545,7 +545,7 @@ async def reopen_button(update: Update, context: SanadContext) -> None:
     await answer(
         update, t._("Request {ref} is open again. Your caseworker has been told.", ref=ref)
     )
-    await notify.flush(context.application)
+    notify.kick(context.application)
 
 
 async def helpful_button(update: Update, context: SanadContext) -> None:

@@ -14,7 +14,13 @@ from bot.services.people import Person
 from handlers import notify
 from handlers.common import answer, edit_or_send, keyboard, person_of, texts_for
 from handlers.menu import menu_for
-from handlers.render import category_name, split_text, staff_buttons, staff_card
+from handlers.render import (
+    category_name,
+    needs_translation_buttons,
+    split_text,
+    staff_buttons,
+    staff_card,
+)
 from storage.models import Category, Household, Staff, Ticket
 
 logger = logging.getLogger(__name__)
@@ -44,7 +50,7 @@ def _ticket_id(data: str) -> int:
     return int(data.split(":")[2])
 
 
-async def _show_card(update: Update, context: SanadContext, ticket_id: int, intro: str) -> None:
+async def show_card(update: Update, context: SanadContext, ticket_id: int, intro: str) -> None:
     """Sends a fresh card for a ticket, linked so replies to it find the ticket."""
     person = person_of(update, context)
     t = texts_for(update, context)
@@ -52,7 +58,7 @@ async def _show_card(update: Update, context: SanadContext, ticket_id: int, intr
         ticket, _ = tickets.get_visible(session, person, ticket_id)
         card = notify.card_context(session, ticket, include_notes=True)
         text = staff_card(t, card, intro=intro)
-        markup = staff_buttons(t, ticket)
+        markup = staff_buttons(t, ticket, translated=needs_translation_buttons(t, card.messages))
     pieces = split_text(text)
     for index, piece in enumerate(pieces):
         sent = await answer(update, piece, markup if index == len(pieces) - 1 else None)
@@ -128,7 +134,7 @@ async def open_button(update: Update, context: SanadContext) -> None:
     ticket_id = _ticket_id(query.data)
     try:
         await query.answer()
-        await _show_card(update, context, ticket_id, intro=t._("📄 Ticket"))
+        await show_card(update, context, ticket_id, intro=t._("📄 Ticket"))
     except DomainError as exc:
         await answer(update, error_text(t, exc, tickets.reference(ticket_id)))
 
@@ -209,7 +215,7 @@ async def resolve_button(update: Update, context: SanadContext) -> None:
     await edit_or_send(
         update, t._("✅ {ref} is resolved. The family has been told.", ref=ref), None
     )
-    await notify.flush(context.application)
+    notify.kick(context.application)
 
 
 async def reassign_button(update: Update, context: SanadContext) -> None:
@@ -257,7 +263,7 @@ async def reassign_to_button(update: Update, context: SanadContext) -> None:
         else t._("{ref} is back in the queue.", ref=ref)
     )
     await edit_or_send(update, text, None)
-    await notify.flush(context.application)
+    notify.kick(context.application)
 
 
 async def urgent_button(update: Update, context: SanadContext) -> None:
@@ -282,7 +288,7 @@ async def urgent_button(update: Update, context: SanadContext) -> None:
         else t._("{ref} is no longer urgent.", ref=ref)
     )
     await query.edit_message_reply_markup(markup)
-    await notify.flush(context.application)
+    notify.kick(context.application)
 
 
 # ---------------------------------------------------------------- saved replies
@@ -340,7 +346,7 @@ async def send_saved_button(update: Update, context: SanadContext) -> None:
         return
     await query.answer()
     await edit_or_send(update, t._("Saved reply sent to the family of {ref}.", ref=ref), None)
-    await notify.flush(context.application)
+    notify.kick(context.application)
 
 
 async def saved_command(update: Update, context: SanadContext) -> None:
@@ -457,7 +463,7 @@ async def _act(
     if note:
         await answer(update, t._("Note kept on {ref}. The family does not see it.", ref=ref))
         return
-    await notify.flush(context.application)
+    notify.kick(context.application)
     with context.db.session() as session:
         ticket = session.get(Ticket, ticket_id)
         unreachable = ticket is not None and ticket.family_unreachable

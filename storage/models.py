@@ -241,7 +241,8 @@ class TicketMessage(SQLModel, table=True):
     translation: str | None = None
     translation_status: str | None = None
     translation_model: str | None = None
-    translation_flagged: bool = False
+    translation_target: str | None = None  # the language the translation is in
+    translation_flagged: bool = False  # staff said the machine translation is wrong
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     source_chat_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     source_message_id: int | None = Field(

@@ -18,6 +18,7 @@ from bot.services.categories import by_code, response_hours
 from bot.services.errors import Conflict, Forbidden, InvalidInput, NotFound
 from bot.services.people import Person
 from bot.services.safeguarding import DangerSignal, detect_danger
+from bot.services.translation import Translation, detect_language
 from bot.services.working_hours import WorkingHours
 from storage.models import (
     Category,
@@ -300,6 +301,7 @@ def _store_part(session: Session, ticket: Ticket, author: str, part: Part) -> Ti
         direction="in",
         kind=part.kind,
         text=part.text,
+        language=detect_language(part.text) if part.text.strip() else None,
         file_id=part.file_id,
         source_chat_id=part.source_chat_id,
         source_message_id=part.source_message_id,
@@ -459,9 +461,10 @@ def reply(
         direction="out",
         text=text.strip(),
         created_at=now,
-        language="en" if arabic else None,
+        language=detect_language(text),
         translation=arabic.strip() if arabic else None,
         translation_status="human" if arabic else None,
+        translation_target="ar" if arabic else None,
         source_chat_id=source[0] if source else None,
         source_message_id=source[1] if source else None,
     )
@@ -782,3 +785,58 @@ def ticket_for_message(session: Session, *, chat_id: int, message_id: int) -> in
     """The ticket a bot message in a chat belongs to, if any."""
     link = session.get(MessageLink, (chat_id, message_id))
     return link.ticket_id if link else None
+
+
+# ---------------------------------------------------------------- translations
+
+
+def needs_translation(message: TicketMessage, target: str) -> bool:
+    """Whether a message should be (re)translated for readers of ``target``."""
+    if not message.text.strip() or message.translation_status == "human":
+        return False
+    if message.language in (None, "und", target):
+        return False
+    return not (message.translation_target == target and message.translation_status)
+
+
+def store_translation(session: Session, *, message_id: int, result: Translation) -> TicketMessage:
+    """Keeps a translation beside the original: text, source and target, status and model."""
+    message = session.get(TicketMessage, message_id)
+    if message is None:
+        raise NotFound("message")
+    message.language = result.source if result.source != "und" else message.language
+    message.translation = result.text
+    message.translation_status = result.status
+    message.translation_model = result.model
+    message.translation_target = result.target
+    message.translation_flagged = False
+    session.add(message)
+    return message
+
+
+def translated_messages(
+    session: Session, *, person: Person, ticket_id: int
+) -> list[TicketMessage]:
+    """The family's machine-translated messages on a ticket the caller may see."""
+    _staff_only(person)
+    get_visible(session, person, ticket_id)
+    return [
+        m
+        for m in messages_of(session, ticket_id, include_notes=False)
+        if m.direction == "in" and m.text.strip() and m.language not in (None, "und")
+    ]
+
+
+def flag_translation(session: Session, *, person: Person, ticket_id: int) -> int:
+    """Staff mark the machine translations of a ticket as wrong; returns how many."""
+    flagged = 0
+    for message in translated_messages(session, person=person, ticket_id=ticket_id):
+        if message.translation_status == "translated":
+            message.translation_flagged = True
+            session.add(message)
+            flagged += 1
+    audit.record(
+        session, actor=_actor(person), action="translation.flag", subject=f"ticket:{ticket_id}",
+        messages=flagged,
+    )  # fmt: skip
+    return flagged

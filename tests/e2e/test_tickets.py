@@ -180,7 +180,7 @@ async def test_long_texts_are_split_never_lost(harness: Harness) -> None:
     sam.send_text(f"/reply K-0001 {long_reply}")
     await sam.wait_for("Sent to the family of K-0001.")
     await harness.api.quiet()
-    received = "".join(m.text for m in amina.messages[-3:])
+    received = " ".join(m.text for m in amina.messages[-3:])
     assert received.count("Please call the council.") == 170
 
 
@@ -229,6 +229,9 @@ async def test_blocked_family_is_noted(harness: Harness) -> None:
     await sam.wait_for("📥 New request")
     amina.block()
     sam.send_text("/reply K-0001 The plumber comes on Monday.")
+    warning = await sam.wait_for("could not be delivered: they may have blocked Sanad")
+    assert "K-0001" in warning.text
+    sam.send_text("/reply K-0001 Are you there?")
     await sam.wait_for("the family cannot be reached on Telegram")
     with harness.db.session() as session:
         assert session.get(Ticket, 1).family_unreachable is True  # type: ignore[union-attr]

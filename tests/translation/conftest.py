@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from bot.services.argos_models import install_models
+from bot.settings import FIXTURE_MODELS
 
-FIXTURE_DIR = Path("/work/shared/models/tiny-random")
+FIXTURE_DIR = FIXTURE_MODELS
 AR_EN = FIXTURE_DIR / "translate-ar_en-tiny-random.argosmodel"
 EN_AR = FIXTURE_DIR / "translate-en_ar-tiny-random.argosmodel"
 AR_EN_SHA = "b6d3624459446e5acdf46d5aacb3c185416730e81d89ae429c090578dda34b76"
