@@ -30,6 +30,7 @@ demo: $(STAMP)  ## the offline demo, whatever the environment says
 test: $(STAMP)  ## lint, catalog check and the whole test suite
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(PY) -m mypy bot handlers storage
 	$(PY) tools/i18n.py check
 	$(PY) -m pytest -q
 
@@ -39,6 +40,9 @@ test-fast: $(STAMP)  ## the tests without the slow real-library translation ones
 lint: $(STAMP)  ## ruff lint and format check
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+
+typecheck: $(STAMP)  ## mypy over bot, handlers and storage
+	$(PY) -m mypy bot handlers storage
 
 format: $(STAMP)  ## apply ruff's fixes and formatting
 	$(PY) -m ruff check --fix .

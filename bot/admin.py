@@ -10,9 +10,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
-from bot.services import invites, registry
+from bot.services import audit, categories, invites, registry, tickets
 from bot.services.argos_models import (
     ModelError,
     ModelInfo,
@@ -23,6 +23,7 @@ from bot.services.argos_models import (
 from bot.services.errors import DomainError
 from bot.settings import Settings
 from storage.db import Database
+from storage.models import Category, District, Lot, Provider, RoutingRule
 
 
 class Abort(Exception):
@@ -180,6 +181,68 @@ def cmd_models(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
     }
 
 
+def cmd_add_routing_rule(
+    args: argparse.Namespace, session: Session, settings: Settings
+) -> dict[str, Any]:
+    """Sends a district's requests (optionally one category's) to a provider's queue."""
+    district = registry.find_district(session, args.district)
+    provider = registry.find_provider(session, args.provider)
+    category = categories.by_code(session, args.category) if args.category else None
+    rule = tickets.add_routing_rule(
+        session,
+        district_id=district.id or 0,
+        provider_id=provider.id or 0,
+        category_id=category.id if category else None,
+    )
+    audit.record(session, actor="admin", action="routing.rule.add", subject=f"rule:{rule.id}")
+    return {"rule_id": rule.id, "district": district.name, "provider": provider.name,
+            "category": category.code if category else None}  # fmt: skip
+
+
+def cmd_routing_rules(
+    args: argparse.Namespace, session: Session, settings: Settings
+) -> dict[str, Any]:
+    """Lists how each district is routed: its Lot's provider and any rules."""
+    return {"routing": routing_table(session)}
+
+
+def cmd_remove_routing_rule(
+    args: argparse.Namespace, session: Session, settings: Settings
+) -> dict[str, Any]:
+    """Switches a routing rule off (kept for the record of past decisions)."""
+    rule = session.get(RoutingRule, args.rule_id)
+    if rule is None or not rule.active:
+        raise Abort(f"no active routing rule {args.rule_id}")
+    rule.active = False
+    session.add(rule)
+    audit.record(session, actor="admin", action="routing.rule.remove", subject=f"rule:{rule.id}")
+    return {"rule_id": rule.id, "active": False}
+
+
+def routing_table(session: Session) -> list[dict[str, Any]]:
+    """Every district with its Lot's provider and its active rules."""
+    providers = {p.id: p.name for p in session.exec(select(Provider))}
+    lots = {lot.id: lot for lot in session.exec(select(Lot))}
+    names = {c.id: c.code for c in session.exec(select(Category))}
+    rules = session.exec(select(RoutingRule).where(col(RoutingRule.active).is_(True))).all()
+    table = []
+    for district in session.exec(select(District).order_by(District.name)):
+        lot = lots.get(district.lot_id)
+        table.append(
+            {
+                "district": district.name,
+                "self_coordinated": district.self_coordinated,
+                "lot_provider": providers.get(lot.provider_id) if lot else None,
+                "rules": [
+                    {"rule_id": r.id, "provider": providers.get(r.provider_id),
+                     "category": names.get(r.category_id) if r.category_id else None}
+                    for r in rules if r.district_id == district.id
+                ],
+            }
+        )  # fmt: skip
+    return table
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every admin command."""
     parser = argparse.ArgumentParser(prog="python -m bot admin", description=__doc__)
@@ -234,6 +297,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="expected checksum; repeat once per PATH, in order (needed unless a known package)",
     )
     add("models", cmd_models, "list installed translation models", needs_db=False)
+    sub = add(
+        "add-routing-rule", cmd_add_routing_rule, "route a district (and category) to a provider"
+    )
+    sub.add_argument("--district", required=True)
+    sub.add_argument("--provider", required=True)
+    sub.add_argument("--category", help="a category code, e.g. health; default: every category")
+    add("routing-rules", cmd_routing_rules, "show how every district is routed")
+    sub = add("remove-routing-rule", cmd_remove_routing_rule, "switch a routing rule off")
+    sub.add_argument("rule_id", type=int)
     return parser
 
 

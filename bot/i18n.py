@@ -6,9 +6,9 @@ Catalogs are compiled from ``locales/*/LC_MESSAGES/messages.po`` in memory at st
 
 from __future__ import annotations
 
+import datetime as dt
 import gettext
 import io
-from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -82,16 +82,16 @@ class Texts:
         """Translates a sentence whose form depends on ``n`` (six forms in Arabic)."""
         return self._fill(self._gnu.ngettext(singular, plural, n), {"n": n, **values})
 
-    def datetime(self, value: datetime) -> str:
+    def datetime(self, value: dt.datetime) -> str:
         """A UTC instant as a London weekday, date and time in this language."""
         pattern = DATETIME_PATTERNS[self.language]
         return _babel_format_datetime(value, pattern, tzinfo=LONDON, locale=self._locale)
 
-    def date(self, value: date) -> str:
+    def date(self, value: dt.date) -> str:
         """A calendar date in this language."""
         return _babel_format_date(value, "d MMMM y", locale=self._locale)
 
-    def time(self, value: datetime) -> str:
+    def time(self, value: dt.datetime) -> str:
         """The London wall-clock time of a UTC instant."""
         return _babel_format_datetime(value, "HH:mm", tzinfo=LONDON, locale=self._locale)
 

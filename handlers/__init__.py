@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from telegram import Update
@@ -124,7 +124,7 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(CallbackQueryHandler(fallback.stale_button))
 
 
-Callback = Callable[[Update, SanadContext], Awaitable[None]]
+Callback = Callable[[Update, SanadContext], Coroutine[Any, Any, None]]
 
 
 def _staff_only(callback: Callback) -> Callback:

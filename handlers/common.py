@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.error import BadRequest
 
 from bot.context import SanadContext
 from bot.i18n import Texts, texts
@@ -56,27 +56,6 @@ async def answer(
     if chat is None:
         return None
     return await chat.send_message(text, reply_markup=markup, **kwargs)
-
-
-async def safe_send(
-    context: SanadContext,
-    chat_id: int,
-    text: str,
-    markup: InlineKeyboardMarkup | None = None,
-    **kwargs: Any,
-) -> Message | None:
-    """Sends to another chat; a blocked or unknown chat is noted, never raised."""
-    try:
-        return await context.bot.send_message(chat_id, text, reply_markup=markup, **kwargs)
-    except Forbidden:
-        logger.info("chat %s cannot be reached (blocked or never started)", chat_id)
-        with context.db.session() as session:
-            people.mark_unreachable(session, telegram_user_id=chat_id)
-    except BadRequest as exc:
-        logger.warning("message to chat %s refused: %s", chat_id, exc.message)
-    except TelegramError as exc:
-        logger.warning("message to chat %s failed: %s", chat_id, type(exc).__name__)
-    return None
 
 
 async def edit_or_send(update: Update, text: str, markup: InlineKeyboardMarkup | None) -> None:

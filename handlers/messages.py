@@ -41,16 +41,3 @@ async def report_command(update: Update, context: SanadContext) -> None:
         t._("Reporting a problem is for families. Your tickets are in /tickets."),
         menu_for(t, person),
     )
-
-
-async def staff_command_for_family(update: Update, context: SanadContext) -> None:
-    """A staff-only command sent by a family member."""
-    t = texts_for(update, context)
-    person = person_of(update, context)
-    if person.is_staff:
-        return
-    await answer(
-        update,
-        t._("I don't know that command. Tap a button below, or send /help."),
-        menu_for(t, person),
-    )

@@ -17,11 +17,10 @@ from bot.context import SanadContext
 from bot.i18n import Texts
 from bot.services import categories, flows, tickets
 from bot.services.errors import Conflict, DomainError, InvalidInput, NotFound
-from bot.services.people import Person
 from bot.services.tickets import Part
 from handlers import notify
 from handlers.common import answer, keyboard, person_of, texts_for
-from handlers.menu import menu_for, menu_prompt
+from handlers.menu import menu_for
 from handlers.render import category_name, emergency_guidance, family_text, family_ticket_line
 from storage.models import Category, Ticket, TicketMessage, TicketStatus
 from storage.types import utcnow
@@ -37,10 +36,12 @@ class FileTooLarge(Exception):
 
 async def part_from(message: Message, context: SanadContext) -> Part | None:
     """What a family message carries, or None for kinds a ticket can't hold."""
-    source = {"source_chat_id": message.chat_id, "source_message_id": message.message_id}
+    chat_id, message_id = message.chat_id, message.message_id
     caption = message.caption or ""
     if message.text:
-        return Part(kind="text", text=message.text, **source)
+        return Part(
+            kind="text", text=message.text, source_chat_id=chat_id, source_message_id=message_id
+        )
     media: Any = None
     kind = ""
     if message.photo:
@@ -61,7 +62,13 @@ async def part_from(message: Message, context: SanadContext) -> Part | None:
         if "too big" in exc.message.lower():
             raise FileTooLarge() from exc
         raise
-    return Part(kind=kind, text=caption, file_id=media.file_id, **source)
+    return Part(
+        kind=kind,
+        text=caption,
+        file_id=media.file_id,
+        source_chat_id=chat_id,
+        source_message_id=message_id,
+    )
 
 
 def _too_large_text(t: Texts) -> str:
@@ -567,14 +574,3 @@ async def helpful_button(update: Update, context: SanadContext) -> None:
     await query.edit_message_reply_markup(
         keyboard([[(t._("🔄 Reopen"), f"fam:reopen:{ticket_id}")]])
     )
-
-
-async def family_menu_prompt(update: Update, context: SanadContext) -> None:
-    """The menu, for families who tap an old menu."""
-    t = texts_for(update, context)
-    await answer(update, menu_prompt(t), menu_for(t, person_of(update, context)))
-
-
-def is_member(person: Person | None) -> bool:
-    """Whether the caller is a linked family member."""
-    return person is not None and person.is_member

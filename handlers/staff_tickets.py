@@ -10,7 +10,6 @@ from bot.context import SanadContext
 from bot.i18n import Texts
 from bot.services import flows, saved_replies, tickets
 from bot.services.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
-from bot.services.people import Person
 from handlers import notify
 from handlers.common import answer, edit_or_send, keyboard, person_of, texts_for
 from handlers.menu import menu_for
@@ -520,8 +519,3 @@ async def on_staff_message(update: Update, context: SanadContext) -> None:
         ),
         menu_for(t, person),
     )
-
-
-def staff_only(person: Person | None) -> bool:
-    """Whether the caller is linked staff."""
-    return person is not None and person.is_staff

@@ -28,7 +28,7 @@ def active_categories(session: Session) -> list[Category]:
     """The categories a family can pick, in menu order."""
     return list(
         session.exec(
-            select(Category).where(col(Category.active).is_(True)).order_by(Category.position)
+            select(Category).where(col(Category.active).is_(True)).order_by(col(Category.position))
         ).all()
     )
 

@@ -81,7 +81,11 @@ def create_invite(
     if ttl_days < 1 or ttl_days > 90:
         raise InvalidInput("an invite lasts 1 to 90 days")
     now = now or utcnow()
-    owner = Invite.member_id == member_id if member_id is not None else Invite.staff_id == staff_id
+    owner = (
+        col(Invite.member_id) == member_id
+        if member_id is not None
+        else col(Invite.staff_id) == staff_id
+    )
     session.execute(
         update(Invite)
         .where(owner, col(Invite.used_at).is_(None), col(Invite.expires_at) > now)

@@ -10,7 +10,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, func, select
 
 from bot.services import audit
 from bot.services.errors import Conflict, InvalidInput, NotFound
@@ -325,14 +325,3 @@ def import_families(session: Session, text: str, *, actor: str = "admin") -> Imp
 def count(session: Session, model: type[Any]) -> int:
     """How many rows a table holds."""
     return int(session.exec(select(func.count()).select_from(model)).one())
-
-
-def staff_of_provider(session: Session, provider_id: int) -> list[Staff]:
-    """The active staff of a provider, by name."""
-    return list(
-        session.exec(
-            select(Staff)
-            .where(Staff.provider_id == provider_id, col(Staff.active).is_(True))
-            .order_by(Staff.name)
-        ).all()
-    )

@@ -106,3 +106,29 @@ def test_python_dash_m_bot_admin_runs_as_a_process(settings: Settings) -> None:
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["ok"] is True
+
+
+def test_routing_rules_are_data_a_coordinator_changes_without_code(
+    capsys: pytest.CaptureFixture[str], settings: Settings
+) -> None:
+    _json(capsys, settings, "seed")
+    _json(capsys, settings, "add-provider", "A", "--districts", "Dover")
+    _json(capsys, settings, "add-provider", "B", "--districts", "Swale")
+    rule = _json(
+        capsys, settings, "add-routing-rule", "--district", "Dover", "--provider", "B",
+        "--category", "health",
+    )  # fmt: skip
+    assert rule["category"] == "health" and rule["provider"] == "B"
+    table = {row["district"]: row for row in _json(capsys, settings, "routing-rules")["routing"]}
+    assert table["Dover"]["lot_provider"] == "A"
+    assert table["Dover"]["rules"] == [
+        {"rule_id": rule["rule_id"], "provider": "B", "category": "health"}
+    ]
+    assert table["Ashford"]["self_coordinated"] is True
+    assert _json(capsys, settings, "remove-routing-rule", str(rule["rule_id"]))["active"] is False
+    table = {row["district"]: row for row in _json(capsys, settings, "routing-rules")["routing"]}
+    assert table["Dover"]["rules"] == []
+    bad = _json(
+        capsys, settings, "add-routing-rule", "--district", "Dover", "--provider", "Nobody"
+    )
+    assert bad["ok"] is False
