@@ -10,7 +10,7 @@ import logging
 from dataclasses import asdict
 from typing import Any
 
-from telegram import InlineKeyboardMarkup, Message, Update
+from telegram import CallbackQuery, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
 
 from bot.context import SanadContext
@@ -79,6 +79,11 @@ def _too_large_text(t: Texts) -> str:
     )
 
 
+async def stale(query: CallbackQuery, t: Texts) -> None:
+    """A button whose moment has passed (already used, or from before a change)."""
+    await query.answer(t._("This button no longer works."), show_alert=True)
+
+
 # ---------------------------------------------------------------- the report flow
 
 
@@ -125,13 +130,13 @@ async def category_button(update: Update, context: SanadContext) -> None:
     t = texts_for(update, context)
     code = query.data.split(":", 2)[2]
     with context.db.session() as session:
-        flow = flows.current(session, person.telegram_user_id)
+        flow = flows.active(session, person.telegram_user_id, "report")
         try:
             category = categories.by_code(session, code)
         except NotFound:
             category = None
-        if flow is None or flow.name != "report" or category is None:
-            await query.answer(t._("This button no longer works."), show_alert=True)
+        if flow is None or category is None:
+            await stale(query, t)
             return
         flows.update(session, flow, step="describe", category=code)
         has_parts = bool(flow.data.get("parts"))
@@ -180,9 +185,9 @@ async def send_button(update: Update, context: SanadContext) -> None:
     person = person_of(update, context)
     t = texts_for(update, context)
     with context.db.session() as session:
-        flow = flows.current(session, person.telegram_user_id)
-        if flow is None or flow.name != "report" or flow.data.get("step") not in ("describe",):
-            await query.answer(t._("This button no longer works."), show_alert=True)
+        flow = flows.active(session, person.telegram_user_id, "report", "describe")
+        if flow is None:
+            await stale(query, t)
             return
         parts = flow.data.get("parts", [])
         category = categories.by_code(session, flow.data["category"])
@@ -223,9 +228,9 @@ async def more_button(update: Update, context: SanadContext) -> None:
     person = person_of(update, context)
     t = texts_for(update, context)
     with context.db.session() as session:
-        flow = flows.current(session, person.telegram_user_id)
-        if flow is None or flow.name != "report":
-            await query.answer(t._("This button no longer works."), show_alert=True)
+        flow = flows.active(session, person.telegram_user_id, "report")
+        if flow is None:
+            await stale(query, t)
             return
         flows.update(session, flow, step="describe")
     await query.answer()
@@ -281,9 +286,9 @@ async def confirm_button(update: Update, context: SanadContext) -> None:
     t = texts_for(update, context)
     now = utcnow()
     with context.db.session() as session:
-        flow = flows.current(session, person.telegram_user_id)
-        if flow is None or flow.name != "report" or flow.data.get("step") != "confirm":
-            await query.answer(t._("This button no longer works."), show_alert=True)
+        flow = flows.active(session, person.telegram_user_id, "report", "confirm")
+        if flow is None:
+            await stale(query, t)
             return
         parts = [Part(**p) for p in flow.data.get("parts", [])]
         opened = tickets.open_ticket(
@@ -425,9 +430,9 @@ async def attach_button(update: Update, context: SanadContext) -> None:
     person = person_of(update, context)
     t = texts_for(update, context)
     with context.db.session() as session:
-        flow = flows.current(session, person.telegram_user_id)
-        if flow is None or flow.name != "attach":
-            await query.answer(t._("This button no longer works."), show_alert=True)
+        flow = flows.active(session, person.telegram_user_id, "attach")
+        if flow is None:
+            await stale(query, t)
             return
         part = Part(**flow.data["part"])
     await query.answer()
@@ -509,7 +514,7 @@ async def add_button(update: Update, context: SanadContext) -> None:
         await _closed_ticket(update, context, ticket_id)
         return
     except NotFound:
-        await query.answer(t._("This button no longer works."), show_alert=True)
+        await stale(query, t)
         return
     await query.answer()
     await answer(
@@ -546,7 +551,7 @@ async def reopen_button(update: Update, context: SanadContext) -> None:
         await answer(update, text, menu_for(t, person))
         return
     except DomainError:
-        await query.answer(t._("This button no longer works."), show_alert=True)
+        await stale(query, t)
         return
     await query.answer()
     await answer(
@@ -568,7 +573,7 @@ async def helpful_button(update: Update, context: SanadContext) -> None:
                 session, person=person, ticket_id=int(ticket_id), helpful=value == "1"
             )
     except DomainError:
-        await query.answer(t._("This button no longer works."), show_alert=True)
+        await stale(query, t)
         return
     await query.answer(t._("Thank you for telling us."))
     await query.edit_message_reply_markup(

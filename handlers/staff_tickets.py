@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
-from telegram import Update
+from telegram import CallbackQuery, Update
 
 from bot.context import SanadContext
 from bot.i18n import Texts
 from bot.services import flows, saved_replies, tickets
 from bot.services.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
+from bot.services.people import Person
 from handlers import notify
 from handlers.common import answer, edit_or_send, keyboard, person_of, texts_for
 from handlers.menu import menu_for
@@ -47,6 +49,39 @@ def error_text(t: Texts, exc: DomainError, ref: str) -> str:
 def _ticket_id(data: str) -> int:
     """The ticket id in callback data like ``tk:claim:42``."""
     return int(data.split(":")[2])
+
+
+@dataclass
+class Press:
+    """A button press on a ticket: who pressed, in which language, about which ticket."""
+
+    query: CallbackQuery
+    person: Person
+    t: Texts
+    ticket_id: int
+    data: str
+
+    @property
+    def ref(self) -> str:
+        """The ticket's reference."""
+        return tickets.reference(self.ticket_id)
+
+    async def refuse(self, exc: DomainError) -> None:
+        """Explains, in a pop-up, why nothing happened."""
+        await self.query.answer(error_text(self.t, exc, self.ref), show_alert=True)
+
+
+def pressed(update: Update, context: SanadContext) -> Press:
+    """Reads a ticket button press."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    return Press(
+        query=query,
+        person=person_of(update, context),
+        t=texts_for(update, context),
+        ticket_id=_ticket_id(query.data),
+        data=query.data,
+    )
 
 
 async def show_card(update: Update, context: SanadContext, ticket_id: int, intro: str) -> None:
@@ -143,18 +178,20 @@ async def open_button(update: Update, context: SanadContext) -> None:
 
 async def claim_button(update: Update, context: SanadContext) -> None:
     """Claim: exactly one caseworker wins; the other is told who has it."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    person = person_of(update, context)
-    t = texts_for(update, context)
-    ticket_id = _ticket_id(query.data)
-    ref = tickets.reference(ticket_id)
+    press = pressed(update, context)
+    query, person, t, ticket_id, ref = (
+        press.query,
+        press.person,
+        press.t,
+        press.ticket_id,
+        press.ref,
+    )
     try:
         with context.db.session() as session:
             ticket = tickets.claim(session, person=person, ticket_id=ticket_id)
             markup = staff_buttons(t, ticket)
     except DomainError as exc:
-        await query.answer(error_text(t, exc, ref), show_alert=True)
+        await press.refuse(exc)
         return
     await query.answer(t._("You have claimed {ref}.", ref=ref))
     await answer(update, t._("You have claimed {ref}. Reply when you are ready.", ref=ref), markup)
@@ -172,12 +209,14 @@ async def note_button(update: Update, context: SanadContext) -> None:
 
 async def _start_staff_flow(update: Update, context: SanadContext, name: str) -> None:
     """Asks for the text of a reply or a note."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    person = person_of(update, context)
-    t = texts_for(update, context)
-    ticket_id = _ticket_id(query.data)
-    ref = tickets.reference(ticket_id)
+    press = pressed(update, context)
+    query, person, t, ticket_id, ref = (
+        press.query,
+        press.person,
+        press.t,
+        press.ticket_id,
+        press.ref,
+    )
     try:
         with context.db.session() as session:
             ticket, _ = tickets.get_visible(session, person, ticket_id)
@@ -185,7 +224,7 @@ async def _start_staff_flow(update: Update, context: SanadContext, name: str) ->
                 raise Conflict("resolved")
             flows.start(session, person.telegram_user_id, name, ticket_id=ticket_id)
     except DomainError as exc:
-        await query.answer(error_text(t, exc, ref), show_alert=True)
+        await press.refuse(exc)
         return
     await query.answer()
     prompt = (
@@ -198,17 +237,19 @@ async def _start_staff_flow(update: Update, context: SanadContext, name: str) ->
 
 async def resolve_button(update: Update, context: SanadContext) -> None:
     """Resolve: the family is told and may reopen within seven days."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    person = person_of(update, context)
-    t = texts_for(update, context)
-    ticket_id = _ticket_id(query.data)
-    ref = tickets.reference(ticket_id)
+    press = pressed(update, context)
+    query, person, t, ticket_id, ref = (
+        press.query,
+        press.person,
+        press.t,
+        press.ticket_id,
+        press.ref,
+    )
     try:
         with context.db.session() as session:
             tickets.resolve(session, person=person, ticket_id=ticket_id)
     except DomainError as exc:
-        await query.answer(error_text(t, exc, ref), show_alert=True)
+        await press.refuse(exc)
         return
     await query.answer()
     await edit_or_send(
@@ -219,18 +260,20 @@ async def resolve_button(update: Update, context: SanadContext) -> None:
 
 async def reassign_button(update: Update, context: SanadContext) -> None:
     """Reassign: pick a colleague of the same provider, or send it back to the queue."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    person = person_of(update, context)
-    t = texts_for(update, context)
-    ticket_id = _ticket_id(query.data)
-    ref = tickets.reference(ticket_id)
+    press = pressed(update, context)
+    query, person, t, ticket_id, ref = (
+        press.query,
+        press.person,
+        press.t,
+        press.ticket_id,
+        press.ref,
+    )
     try:
         with context.db.session() as session:
             options = tickets.colleagues(session, person=person, ticket_id=ticket_id)
             rows = [[(s.name, f"tk:to:{ticket_id}:{s.id}")] for s in options[:10]]
     except DomainError as exc:
-        await query.answer(error_text(t, exc, ref), show_alert=True)
+        await press.refuse(exc)
         return
     rows.append([(t._("↩️ Back to the queue"), f"tk:to:{ticket_id}:q")])
     await query.answer()
@@ -267,19 +310,21 @@ async def reassign_to_button(update: Update, context: SanadContext) -> None:
 
 async def urgent_button(update: Update, context: SanadContext) -> None:
     """Mark or unmark urgency."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    person = person_of(update, context)
-    t = texts_for(update, context)
-    ticket_id = _ticket_id(query.data)
-    urgent = query.data.endswith(":1")
-    ref = tickets.reference(ticket_id)
+    press = pressed(update, context)
+    query, person, t, ticket_id, ref = (
+        press.query,
+        press.person,
+        press.t,
+        press.ticket_id,
+        press.ref,
+    )
+    urgent = press.data.endswith(":1")
     try:
         with context.db.session() as session:
             ticket = tickets.set_urgent(session, person=person, ticket_id=ticket_id, urgent=urgent)
             markup = staff_buttons(t, ticket)
     except DomainError as exc:
-        await query.answer(error_text(t, exc, ref), show_alert=True)
+        await press.refuse(exc)
         return
     await query.answer(
         t._("{ref} is marked urgent.", ref=ref)
@@ -324,12 +369,9 @@ def _no_saved_text(t: Texts) -> str:
 
 async def send_saved_button(update: Update, context: SanadContext) -> None:
     """Sends a saved reply; the family reads the version in their language."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    person = person_of(update, context)
-    t = texts_for(update, context)
-    _, _, raw_ticket, raw_reply = query.data.split(":")
-    ref = tickets.reference(int(raw_ticket))
+    press = pressed(update, context)
+    query, person, t, ref = press.query, press.person, press.t, press.ref
+    raw_ticket, raw_reply = str(press.ticket_id), press.data.split(":")[3]
     try:
         with context.db.session() as session:
             saved = saved_replies.get(session, person=person, reply_id=int(raw_reply))
@@ -341,7 +383,7 @@ async def send_saved_button(update: Update, context: SanadContext) -> None:
                 arabic=saved.text_ar,
             )
     except DomainError as exc:
-        await query.answer(error_text(t, exc, ref), show_alert=True)
+        await press.refuse(exc)
         return
     await query.answer()
     await edit_or_send(update, t._("Saved reply sent to the family of {ref}.", ref=ref), None)

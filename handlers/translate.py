@@ -16,7 +16,6 @@ from bot.context import SanadContext
 from bot.services import people, tickets
 from bot.services.errors import DomainError
 from bot.services.translation import Translation
-from handlers.common import person_of, texts_for
 from storage.models import Notification, TicketMessage
 
 logger = logging.getLogger(__name__)
@@ -72,13 +71,10 @@ async def prepare(app: Any, notification_id: int) -> None:
 
 async def again_button(update: Update, context: SanadContext) -> None:
     """Translate again: fresh machine translations of the family's messages, then the card."""
-    from handlers.staff_tickets import error_text, show_card
+    from handlers.staff_tickets import pressed, show_card
 
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    person = person_of(update, context)
-    t = texts_for(update, context)
-    ticket_id = int(query.data.split(":")[2])
+    press = pressed(update, context)
+    query, person, t, ticket_id = press.query, press.person, press.t, press.ticket_id
     try:
         with context.db.session() as session:
             todo = [
@@ -87,7 +83,7 @@ async def again_button(update: Update, context: SanadContext) -> None:
                 if m.language != person.language
             ]
     except DomainError as exc:
-        await query.answer(error_text(t, exc, tickets.reference(ticket_id)), show_alert=True)
+        await press.refuse(exc)
         return
     await query.answer(t._("Translating again…"))
     for message_id, text, source in todo:
@@ -101,18 +97,15 @@ async def again_button(update: Update, context: SanadContext) -> None:
 
 async def wrong_button(update: Update, context: SanadContext) -> None:
     """Wrong translation: flags it on the ticket (and in the audit trail) for everyone."""
-    from handlers.staff_tickets import error_text
+    from handlers.staff_tickets import pressed
 
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    person = person_of(update, context)
-    t = texts_for(update, context)
-    ticket_id = int(query.data.split(":")[2])
+    press = pressed(update, context)
+    query, person, t, ticket_id = press.query, press.person, press.t, press.ticket_id
     try:
         with context.db.session() as session:
             tickets.flag_translation(session, person=person, ticket_id=ticket_id)
     except DomainError as exc:
-        await query.answer(error_text(t, exc, tickets.reference(ticket_id)), show_alert=True)
+        await press.refuse(exc)
         return
     await query.answer(
         t._("Marked as a wrong translation. Rely on the original, or use an interpreter."),

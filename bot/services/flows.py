@@ -15,6 +15,16 @@ def current(session: Session, telegram_user_id: int) -> Flow | None:
     return session.get(Flow, telegram_user_id)
 
 
+def active(session: Session, telegram_user_id: int, name: str, *steps: str) -> Flow | None:
+    """The person's flow if it is ``name`` (and at one of ``steps``, when given)."""
+    flow = session.get(Flow, telegram_user_id)
+    if flow is None or flow.name != name:
+        return None
+    if steps and flow.data.get("step") not in steps:
+        return None
+    return flow
+
+
 def start(session: Session, telegram_user_id: int, name: str, **data: Any) -> Flow:
     """Starts (or restarts) a named flow, replacing any other."""
     flow = session.get(Flow, telegram_user_id)

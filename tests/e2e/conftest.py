@@ -139,6 +139,8 @@ async def harness(api: LocalBotAPI, tmp_path: Path) -> AsyncIterator[Harness]:
         api_base_file_url=api.base_file_url,
         database_url=f"sqlite:///{tmp_path / 'e2e.db'}",
         models_dir=tmp_path / "models",
+        # Tests tick the outbox job themselves, so escalation never runs on the wall clock.
+        outbox_interval=3600.0,
     )
     db = Database(settings.database_url)
     db.create_all()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
 from sqlmodel import select
@@ -427,3 +428,21 @@ async def test_concurrent_claims_on_the_service(harness: Harness) -> None:
     assert sorted(results) == ["Conflict", "won"]
     with harness.db.session() as session:
         assert session.get(Ticket, 1).status == TicketStatus.WITH_CASEWORKER  # type: ignore[union-attr]
+
+
+async def test_a_rate_limited_notice_is_retried_by_the_outbox_job(harness: Harness) -> None:
+    sam_id, sam, _, _ = await setup_provider(harness)
+    amina = await harness.join_family("KH-0019", caseworker_id=sam_id)
+    harness.api.flood(sam.id, retry_after=1, times=1)
+    await report(amina, HOUSING_AR, "انقطعت الكهرباء")
+    await harness.api.quiet()
+    with harness.db.session() as session:
+        pending = session.exec(select(Notification).where(Notification.sent_at.is_(None))).all()  # type: ignore[union-attr]
+    assert len(pending) == 1 and pending[0].attempts == 1
+    assert harness.app is not None
+    await notify.outbox_job(SimpleNamespace(application=harness.app))
+    card = await sam.wait_for("انقطعت الكهرباء")
+    assert card.text.startswith("📥 New request")
+    await notify.outbox_job(SimpleNamespace(application=harness.app))
+    await harness.api.quiet()
+    assert len([m for m in sam.messages if "انقطعت الكهرباء" in m.text]) == 1
