@@ -57,7 +57,7 @@ async def cancel_command(update: Update, context: SanadContext) -> None:
 
 
 async def bot_blocked(update: Update, context: SanadContext) -> None:
-    """Notes when a person blocks the bot in their private chat (and clears it on unblock)."""
+    """Notes when a person blocks the bot in their private chat, and clears it on unblock."""
     change = update.my_chat_member
     if change is None or change.chat.type != change.chat.PRIVATE:
         return
@@ -65,3 +65,7 @@ async def bot_blocked(update: Update, context: SanadContext) -> None:
         with context.db.session() as session:
             people.mark_unreachable(session, telegram_user_id=change.chat.id)
         logger.info("a private chat blocked the bot")
+    elif change.new_chat_member.status == ChatMember.MEMBER:
+        with context.db.session() as session:
+            if people.mark_reachable(session, telegram_user_id=change.chat.id):
+                logger.info("a private chat unblocked the bot")

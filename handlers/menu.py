@@ -70,8 +70,9 @@ def help_text(t: Texts, person: Person) -> str:
             "📥 Tickets: your open requests and your provider's unclaimed queue.\n"
             "Reply to a ticket message to answer the family, or send /reply with the reference "
             "and your text.\n"
+            "📋 Saved replies, written in English and Arabic: /saved.\n"
             "🌐 Language: change the language of the bot.\n\n"
-            "Commands: /menu /tickets /reply /note /language /help /cancel"
+            "Commands: /menu /tickets /reply /note /saved /language /help /cancel"
         )
         if person.role == StaffRole.COORDINATOR:
             text += "\n\n" + t._(

@@ -169,7 +169,10 @@ async def add_to_report(update: Update, context: SanadContext, flow_data: dict[s
     with context.db.session() as session:
         flow = flows.current(session, person.telegram_user_id)
         assert flow is not None
-        flows.update(session, flow, parts=[*flow.data.get("parts", []), asdict(part)])
+        parts = flow.data.get("parts", [])
+        if any(p.get("source_message_id") == part.source_message_id for p in parts):
+            return  # the same Telegram message again (a redelivery after a restart)
+        flows.update(session, flow, parts=[*parts, asdict(part)])
     await answer(update, t._("Added. Add more, or tap Send."), describe_keyboard(t))
 
 

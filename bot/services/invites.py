@@ -14,6 +14,7 @@ from sqlmodel import Session, col, func, select
 
 from bot.services import audit
 from bot.services.errors import AlreadyLinked, InvalidInput, InviteInvalid, TooManyAttempts
+from bot.services.people import member_by_telegram, staff_by_telegram
 from storage.models import Invite, JoinAttempt, Member, Staff
 from storage.types import utcnow
 
@@ -133,13 +134,10 @@ def record_failure(session: Session, *, telegram_user_id: int, now: datetime) ->
 
 def is_linked(session: Session, telegram_user_id: int) -> bool:
     """Whether the account already belongs to a member or member of staff."""
-    member = session.exec(
-        select(Member.id).where(Member.telegram_user_id == telegram_user_id)
-    ).first()
-    staff = session.exec(
-        select(Staff.id).where(Staff.telegram_user_id == telegram_user_id)
-    ).first()
-    return member is not None or staff is not None
+    return (
+        member_by_telegram(session, telegram_user_id) is not None
+        or staff_by_telegram(session, telegram_user_id) is not None
+    )
 
 
 def redeem(

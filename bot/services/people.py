@@ -16,6 +16,16 @@ from storage.types import utcnow
 LANGUAGES = ("ar", "en")
 
 
+def member_by_telegram(session: Session, telegram_user_id: int) -> Member | None:
+    """The member linked to a Telegram account."""
+    return session.exec(select(Member).where(Member.telegram_user_id == telegram_user_id)).first()
+
+
+def staff_by_telegram(session: Session, telegram_user_id: int) -> Staff | None:
+    """The member of staff linked to a Telegram account."""
+    return session.exec(select(Staff).where(Staff.telegram_user_id == telegram_user_id)).first()
+
+
 @dataclass(frozen=True)
 class Person:
     """The caller of an update, resolved from the database."""
@@ -54,9 +64,7 @@ def identify(session: Session, *, telegram_user_id: int, language_code: str | No
     families and strangers and English for staff.
     """
     telegram_language = negotiate(language_code)
-    member = session.exec(
-        select(Member).where(Member.telegram_user_id == telegram_user_id)
-    ).first()
+    member = member_by_telegram(session, telegram_user_id)
     if member is not None:
         household = session.get(Household, member.household_id)
         assert household is not None
@@ -69,7 +77,7 @@ def identify(session: Session, *, telegram_user_id: int, language_code: str | No
             household_ref=household.reference,
             consented=member.consent_at is not None,
         )
-    staff = session.exec(select(Staff).where(Staff.telegram_user_id == telegram_user_id)).first()
+    staff = staff_by_telegram(session, telegram_user_id)
     if staff is not None and staff.active:
         return Person(
             telegram_user_id=telegram_user_id,
@@ -91,10 +99,8 @@ def set_language(session: Session, *, telegram_user_id: int, language: str) -> N
     """Stores the language a person chose, whoever they are."""
     if language not in LANGUAGES:
         raise InvalidInput(f"unsupported language: {language!r}")
-    member = session.exec(
-        select(Member).where(Member.telegram_user_id == telegram_user_id)
-    ).first()
-    staff = session.exec(select(Staff).where(Staff.telegram_user_id == telegram_user_id)).first()
+    member = member_by_telegram(session, telegram_user_id)
+    staff = staff_by_telegram(session, telegram_user_id)
     if member is not None:
         member.language = language
         session.add(member)
@@ -127,13 +133,28 @@ def record_consent(session: Session, *, member_id: int, now: datetime | None = N
     return True
 
 
+def mark_reachable(session: Session, *, telegram_user_id: int) -> bool:
+    """A member unblocked the bot: clears the note on them and on their household's tickets."""
+    from storage.models import Ticket
+
+    member = member_by_telegram(session, telegram_user_id)
+    if member is None or member.unreachable_at is None:
+        return False
+    member.unreachable_at = None
+    session.add(member)
+    for ticket in session.exec(
+        select(Ticket).where(Ticket.household_id == member.household_id, Ticket.family_unreachable)
+    ):
+        ticket.family_unreachable = False
+        session.add(ticket)
+    return True
+
+
 def mark_unreachable(
     session: Session, *, telegram_user_id: int, now: datetime | None = None
 ) -> None:
     """Notes that a member blocked the bot, so staff know the family can't be reached here."""
-    member = session.exec(
-        select(Member).where(Member.telegram_user_id == telegram_user_id)
-    ).first()
+    member = member_by_telegram(session, telegram_user_id)
     if member is not None and member.unreachable_at is None:
         member.unreachable_at = now or utcnow()
         session.add(member)

@@ -237,6 +237,13 @@ async def test_blocked_family_is_noted(harness: Harness) -> None:
     with harness.db.session() as session:
         assert session.get(Ticket, 1).family_unreachable is True  # type: ignore[union-attr]
         assert session.exec(select(Member)).one().unreachable_at is not None
+    amina.unblock()
+    await harness.api.quiet()
+    with harness.db.session() as session:
+        assert session.get(Ticket, 1).family_unreachable is False  # type: ignore[union-attr]
+        assert session.exec(select(Member)).one().unreachable_at is None
+    sam.send_text("/reply K-0001 Welcome back.")
+    await amina.wait_for("Welcome back.")
 
 
 async def test_danger_words_make_it_urgent_for_coordinators(harness: Harness) -> None:
