@@ -32,6 +32,9 @@ def resolve_person(db: Database, update: Update) -> Person | None:
     if user is None:
         return None
     with db.session() as session:
+        people.remember_telegram_language(
+            session, telegram_user_id=user.id, language_code=user.language_code
+        )
         return people.identify(session, telegram_user_id=user.id, language_code=user.language_code)
 
 

@@ -99,17 +99,19 @@ def describe_keyboard(t: Texts) -> InlineKeyboardMarkup:
     return keyboard([[(t._("✅ Send"), "rep:send"), (t._("✖️ Cancel"), "rep:cancel")]])
 
 
-async def start_report(update: Update, context: SanadContext, first: Part | None = None) -> None:
-    """Starts a report: asks for the category (keeping a first message, if any)."""
+async def start_report(
+    update: Update, context: SanadContext, first: list[Part] | None = None
+) -> None:
+    """Starts a report: asks for the category (keeping messages already sent, if any)."""
     person = person_of(update, context)
     t = texts_for(update, context)
-    parts = [asdict(first)] if first else []
+    parts = [asdict(part) for part in first or []]
     with context.db.session() as session:
         flows.start(session, person.telegram_user_id, "report", step="category", parts=parts)
         options = categories.active_categories(session)
     prompt = (
         t._("What is this about? Tap the closest one.")
-        if first
+        if parts
         else t._("What is the problem about? Tap the closest one.")
     )
     await answer(update, prompt, category_keyboard(t, options))
@@ -342,7 +344,7 @@ async def on_family_message(update: Update, context: SanadContext) -> None:
         await unsupported_message(update, context)
         return
     if flow_name == "family_add":
-        await _add_to_ticket(update, context, int(flow_data["ticket_id"]), part)
+        await _add_to_ticket(update, context, int(flow_data["ticket_id"]), [part])
         return
     replied = message.reply_to_message
     if replied is not None:
@@ -351,21 +353,24 @@ async def on_family_message(update: Update, context: SanadContext) -> None:
                 session, chat_id=message.chat_id, message_id=replied.message_id
             )
         if linked is not None:
-            await _add_to_ticket(update, context, linked, part)
+            await _add_to_ticket(update, context, linked, [part])
             return
     with context.db.session() as session:
         open_tickets = tickets.open_family_tickets(session, person=person)
         labels = [
             (tk.id, tk.reference, session.get(Category, tk.category_id)) for tk in open_tickets
         ]
+    waiting = [Part(**p) for p in flow_data.get("parts", [])] if flow_name == "attach" else []
     if not open_tickets:
-        await start_report(update, context, first=part)
+        await start_report(update, context, first=[*waiting, part])
         return
     if len(open_tickets) == 1:
-        await _add_to_ticket(update, context, open_tickets[0].id or 0, part)
+        await _add_to_ticket(update, context, open_tickets[0].id or 0, [*waiting, part])
         return
     with context.db.session() as session:
-        flows.start(session, person.telegram_user_id, "attach", part=asdict(part))
+        # Still waiting for "which request?": keep every message sent meanwhile.
+        parts = [asdict(p) for p in [*waiting, part]]
+        flows.start(session, person.telegram_user_id, "attach", parts=parts)
     rows = [[(f"{ref} · {category_name(t, cat)}", f"att:{tid}")] for tid, ref, cat in labels[:6]]
     rows.append([(t._("➕ A new problem"), "att:new")])
     await answer(update, t._("Which request is this about?"), keyboard(rows))
@@ -381,14 +386,15 @@ async def _remind_category(update: Update, context: SanadContext, t: Texts) -> N
 
 
 async def _add_to_ticket(
-    update: Update, context: SanadContext, ticket_id: int, part: Part
+    update: Update, context: SanadContext, ticket_id: int, parts: list[Part]
 ) -> None:
-    """Adds a message to one of the family's tickets and says where it went."""
+    """Adds messages to one of the family's tickets and says where they went."""
     person = person_of(update, context)
     t = texts_for(update, context)
     try:
         with context.db.session() as session:
-            tickets.add_family_message(session, person=person, ticket_id=ticket_id, part=part)
+            for part in parts:
+                tickets.add_family_message(session, person=person, ticket_id=ticket_id, part=part)
             flows.clear(session, person.telegram_user_id)
             ticket = session.get(Ticket, ticket_id)
             assert ticket is not None
@@ -399,7 +405,7 @@ async def _add_to_ticket(
         await answer(update, t._("I could not add that to a request."), menu_for(t, person))
         return
     text = t._("Sent to your caseworker, with your request {ref}.", ref=ticket.reference)
-    if ticket.urgent and part.text:
+    if ticket.urgent and any(part.text for part in parts):
         text += "\n\n" + emergency_guidance(t)
     await answer(update, text)
     notify.kick(context.application)
@@ -437,16 +443,16 @@ async def attach_button(update: Update, context: SanadContext) -> None:
         if flow is None:
             await stale(query, t)
             return
-        part = Part(**flow.data["part"])
+        parts = [Part(**p) for p in flow.data.get("parts", [])]
     await query.answer()
     await query.edit_message_reply_markup(None)
     target = query.data.split(":", 1)[1]
     if target == "new":
-        await start_report(update, context, first=part)
+        await start_report(update, context, first=parts)
         return
     if not target.isdigit():
         return
-    await _add_to_ticket(update, context, int(target), part)
+    await _add_to_ticket(update, context, int(target), parts)
 
 
 # ---------------------------------------------------------------- the family's requests

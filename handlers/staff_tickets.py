@@ -499,6 +499,9 @@ async def _act(
                 )
             flows.clear(session, person.telegram_user_id)
     except DomainError as exc:
+        if not isinstance(exc, InvalidInput):  # the ticket itself is the problem: leave the flow
+            with context.db.session() as session:
+                flows.clear(session, person.telegram_user_id)
         await answer(update, error_text(t, exc, ref))
         return
     if note:

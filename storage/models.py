@@ -68,7 +68,8 @@ class Staff(SQLModel, table=True):
     telegram_user_id: int | None = Field(
         default=None, sa_column=Column(BigInteger, unique=True, nullable=True)
     )
-    language: str | None = None
+    language: str | None = None  # chosen with /language
+    telegram_language: str | None = None  # from Telegram's language_code, last seen
     active: bool = True
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     linked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -97,7 +98,8 @@ class Member(SQLModel, table=True):
     telegram_user_id: int | None = Field(
         default=None, sa_column=Column(BigInteger, unique=True, nullable=True)
     )
-    language: str | None = None
+    language: str | None = None  # chosen with /language
+    telegram_language: str | None = None  # from Telegram's language_code, last seen
     consent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     linked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     unreachable_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -71,7 +71,11 @@ def identify(session: Session, *, telegram_user_id: int, language_code: str | No
         return Person(
             telegram_user_id=telegram_user_id,
             kind="member",
-            language=member.language or household.language or telegram_language or "ar",
+            language=member.language
+            or household.language
+            or telegram_language
+            or member.telegram_language
+            or "ar",
             member_id=member.id,
             household_id=household.id,
             household_ref=household.reference,
@@ -82,7 +86,7 @@ def identify(session: Session, *, telegram_user_id: int, language_code: str | No
         return Person(
             telegram_user_id=telegram_user_id,
             kind="staff",
-            language=staff.language or telegram_language or "en",
+            language=staff.language or telegram_language or staff.telegram_language or "en",
             staff_id=staff.id,
             role=staff.role,
             provider_id=staff.provider_id,
@@ -93,6 +97,21 @@ def identify(session: Session, *, telegram_user_id: int, language_code: str | No
         kind="guest",
         language=(setting.language if setting else None) or telegram_language or "ar",
     )
+
+
+def remember_telegram_language(
+    session: Session, *, telegram_user_id: int, language_code: str | None
+) -> None:
+    """Keeps the language Telegram reports for a linked person, for notices sent later."""
+    language = negotiate(language_code)
+    if language is None:
+        return
+    record: Member | Staff | None = member_by_telegram(session, telegram_user_id)
+    if record is None:
+        record = staff_by_telegram(session, telegram_user_id)
+    if record is not None and record.telegram_language != language:
+        record.telegram_language = language
+        session.add(record)
 
 
 def set_language(session: Session, *, telegram_user_id: int, language: str) -> None:

@@ -288,12 +288,15 @@ async def test_messages_outside_a_flow_find_their_request(harness: Harness) -> N
     await amina.wait_for("رقم طلبك هو")
     await report(amina, HOUSING_AR, "والباب أيضاً")
     amina.send_text("متى ستأتون؟")
+    await amina.wait_for("بخصوص أي طلب هذه الرسالة؟")
+    amina.send_text("أنا في البيت بعد الظهر")  # a second message before choosing
     which = await amina.wait_for("بخصوص أي طلب هذه الرسالة؟")
     assert len([b for b in which.buttons if b[1] and b[1].startswith("att:")]) == 3
     amina.press(which.message_id, "att:1")
     await amina.wait_for("مع طلبك")
-    message = await sam.wait_for("متى ستأتون؟")
-    assert "K-0001" in message.text
+    await sam.wait_for("أنا في البيت بعد الظهر")
+    both = [m.text for m in sam.messages if "متى ستأتون؟" in m.text or "أنا في البيت" in m.text]
+    assert len(both) == 2 and all("K-0001" in text for text in both)
 
 
 async def test_saved_reply_reaches_the_family_in_arabic(harness: Harness) -> None:
@@ -453,3 +456,43 @@ async def test_a_rate_limited_notice_is_retried_by_the_outbox_job(harness: Harne
     await notify.outbox_job(SimpleNamespace(application=harness.app))
     await harness.api.quiet()
     assert len([m for m in sam.messages if "انقطعت الكهرباء" in m.text]) == 1
+
+
+async def test_an_english_speaking_family_and_an_arabic_reading_caseworker(
+    harness: Harness,
+) -> None:
+    sam_id, sam, _, _ = await setup_provider(harness)
+    _, noor = await harness.join_staff(
+        "caseworker", "Noor", "Kent Refugee Action", language_code="ar"
+    )
+    john = await harness.join_family("KH-0020", caseworker_id=sam_id, language_code="en")
+    john.send_text("/report")
+    await john.wait_for("What is the problem about? Tap the closest one.")
+    john.press_button("School and childcare")
+    await john.wait_for("Tell us about the problem.")
+    john.send_text("My daughter has no school place yet.")
+    await john.wait_for("Added. Add more, or tap Send.")
+    john.press_button("Send")
+    await john.wait_for("Send your request about 🎒 School and childcare (1 message)")
+    john.press_button("Yes, send it")
+    ack = await john.wait_for("Thank you. Your request number is K-0001.")
+    assert "Your caseworker has received it" in ack.text
+    card = await sam.wait_for("📥 New request")
+    assert "My daughter has no school place yet." in card.text
+    assert "Machine translation" not in card.text and "Not translated" not in card.text
+    sam.send_text("I have called the school admissions team.", reply_to=card.message_id)
+    reply = await john.wait_for("💬 Your caseworker replied about K-0001:")
+    assert "I have called the school admissions team." in reply.text
+    assert "Machine translation" not in reply.text
+    john.send_text("/tickets")
+    listing = await john.wait_for("You have 1 request:")
+    assert "Status: Waiting for your answer" in listing.text
+
+    # Noor reads Sanad in Arabic: her card for a queue ticket is in Arabic.
+    harness.family("KH-0021", district="Thanet")
+    layla = await harness.join_family("KH-0022", district="Thanet")
+    await report(layla, HOUSING_AR, "النافذة لا تغلق")
+    arabic_card = await noor.wait_for("📥 طلب جديد")
+    assert "الحالة: في قائمة الانتظار، لم يستلمه أحد بعد" in arabic_card.text
+    assert "النافذة لا تغلق" in arabic_card.text
+    assert ("🙋 استلام", "tk:claim:2") in arabic_card.buttons
