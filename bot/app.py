@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from typing import Any
 
@@ -57,30 +58,18 @@ def build_application(
 
 
 async def _post_init(app: SanadApp) -> None:
-    """Sets the command menus: defaults for strangers, and each linked person's own."""
+    """Command menus, translation warm-up, and delivery of anything a restart left pending."""
     translator = app.bot_data.translator
     if translator is not None and translator.available_directions():
         # Models load in the translator's own thread (about 3 s); start-up does not wait.
         app.bot_data.extras["warm_up"] = asyncio.ensure_future(translator.warm_up())
     await set_default_commands(app.bot)
-    db = app.bot_data.db
-    with db.session() as session:
-        linked = [
-            *session.exec(
-                select(Member.telegram_user_id).where(col(Member.telegram_user_id).is_not(None))
-            ),
-            *session.exec(
-                select(Staff.telegram_user_id).where(col(Staff.telegram_user_id).is_not(None))
-            ),
-        ]
-        people = [
-            identify(session, telegram_user_id=uid, language_code=None) for uid in linked if uid
-        ]
-    for person in people:
-        await set_person_commands(app.bot, person)
-    # Notices queued before a crash or restart go out now; then every few seconds (retries and
-    # escalations). The database is the source of truth; the job queue is only the clock.
-    await notify.flush(app)
+    # Telegram keeps each chat's menu; refreshing them (after a release changed the commands)
+    # runs paced in the background so start-up never waits for hundreds of chats.
+    app.bot_data.extras["menus"] = asyncio.ensure_future(_refresh_menus(app))
+    # Notices queued before a crash or restart go out now, in the background; then every few
+    # seconds (retries and escalations). The database is the truth; the job queue is a clock.
+    notify.kick(app)
     if app.job_queue is not None:
         app.job_queue.run_repeating(
             notify.outbox_job, interval=app.bot_data.settings.outbox_interval, first=1.0,
@@ -88,8 +77,27 @@ async def _post_init(app: SanadApp) -> None:
         )  # fmt: skip
 
 
+async def _refresh_menus(app: SanadApp, per_second: float = 20.0) -> None:
+    """Sets every linked person's command menu, in their language and role, paced."""
+    db = app.bot_data.db
+    with db.session() as session:
+        linked = [
+            *session.exec(select(Member.telegram_user_id).where(col(Member.telegram_user_id) > 0)),
+            *session.exec(select(Staff.telegram_user_id).where(col(Staff.telegram_user_id) > 0)),
+        ]
+        people = [identify(session, telegram_user_id=uid, language_code=None) for uid in linked]
+    for person in people:
+        await set_person_commands(app.bot, person)
+        await asyncio.sleep(1 / per_second)
+
+
 async def _post_shutdown(app: SanadApp) -> None:
-    """Lets delivery in progress finish, then stops the translation worker."""
+    """Lets delivery in progress finish, then stops background work and the translator."""
+    menus = app.bot_data.extras.pop("menus", None)
+    if menus is not None and not menus.done():
+        menus.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await menus
     await notify.settle(app)
     warm_up = app.bot_data.extras.pop("warm_up", None)
     if warm_up is not None and not warm_up.done():

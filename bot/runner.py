@@ -39,6 +39,7 @@ def run_bot(settings: Settings) -> int:
             listen=settings.webhook_listen,
             port=settings.webhook_port,
             webhook_url=settings.webhook_url,
+            secret_token=settings.webhook_secret or None,
             allowed_updates=Update.ALL_TYPES,
         )
     else:

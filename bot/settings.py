@@ -36,6 +36,7 @@ class Settings:
     models_dir: Path = PROJECT_ROOT / "data" / "models"
     invite_ttl_days: int = 14
     webhook_url: str = ""
+    webhook_secret: str = ""
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = 8443
     log_level: str = "INFO"
@@ -60,6 +61,7 @@ class Settings:
             models_dir=Path(_env("SANAD_MODELS_DIR", str(defaults.models_dir))),
             invite_ttl_days=int(_env("INVITE_TTL_DAYS", str(defaults.invite_ttl_days))),
             webhook_url=_env("WEBHOOK_URL"),
+            webhook_secret=_env("WEBHOOK_SECRET"),
             webhook_listen=_env("WEBHOOK_LISTEN", defaults.webhook_listen),
             webhook_port=int(_env("WEBHOOK_PORT", str(defaults.webhook_port))),
             log_level=_env("LOG_LEVEL", defaults.log_level).upper(),
