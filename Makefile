@@ -65,6 +65,7 @@ db-upgrade: $(STAMP)  ## apply migrations to DATABASE_URL (default data/sanad.db
 
 bench: $(STAMP)  ## the benchmarks (figures printed and saved under benchmarks/results/)
 	$(PY) -m benchmarks.bench_translation
+	$(PY) -m benchmarks.bench_relay
 
 clean:  ## remove the virtualenv and local data
 	rm -rf $(VENV) data .pytest_cache .ruff_cache
