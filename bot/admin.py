@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from bot.services import audit, categories, invites, registry, tickets
+from bot.services import audit, categories, invites, registry, routing
 from bot.services.argos_models import (
     ModelError,
     ModelInfo,
@@ -188,7 +188,7 @@ def cmd_add_routing_rule(
     district = registry.find_district(session, args.district)
     provider = registry.find_provider(session, args.provider)
     category = categories.by_code(session, args.category) if args.category else None
-    rule = tickets.add_routing_rule(
+    rule = routing.add_routing_rule(
         session,
         district_id=district.id or 0,
         provider_id=provider.id or 0,

@@ -20,6 +20,7 @@ from telegram.ext import (
 from bot.context import SanadContext
 from handlers import (
     fallback,
+    family_tickets,
     gate,
     invite,
     language,
@@ -93,9 +94,9 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         (report.more_button, r"^rep:more$"),
         (report.cancel_button, r"^rep:cancel$"),
         (report.attach_button, r"^att:(\d+|new)$"),
-        (report.add_button, r"^fam:add:\d+$"),
-        (report.reopen_button, r"^fam:reopen:\d+$"),
-        (report.helpful_button, r"^fam:helpful:\d+:[01]$"),
+        (family_tickets.add_button, r"^fam:add:\d+$"),
+        (family_tickets.reopen_button, r"^fam:reopen:\d+$"),
+        (family_tickets.helpful_button, r"^fam:helpful:\d+:[01]$"),
     ]
     for callback, pattern in family_buttons:
         app.add_handler(CallbackQueryHandler(_members_only(callback), pattern=pattern))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import Update
 
 from bot.context import SanadContext
-from handlers import report, staff_tickets
+from handlers import family_tickets, report, staff_tickets
 from handlers.common import answer, person_of, texts_for
 from handlers.menu import menu_for
 
@@ -24,7 +24,7 @@ async def tickets_command(update: Update, context: SanadContext) -> None:
     if person_of(update, context).is_staff:
         await staff_tickets.staff_tickets_command(update, context)
     else:
-        await report.family_tickets_command(update, context)
+        await family_tickets.family_tickets_command(update, context)
 
 
 async def report_command(update: Update, context: SanadContext) -> None:

@@ -18,7 +18,7 @@ from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import Application
 
 from bot.i18n import Texts, texts
-from bot.services import notifications, people, tickets
+from bot.services import escalation, notifications, people, routing, tickets
 from handlers import translate
 from handlers.common import keyboard
 from handlers.render import (
@@ -314,7 +314,7 @@ async def _deliver(
                 tickets.mark_family_unreachable(session, ticket_id=out.ticket_id)
                 ticket = session.get(Ticket, out.ticket_id)
                 assert ticket is not None
-                for staff in tickets.staff_recipients(session, ticket):
+                for staff in routing.staff_recipients(session, ticket):
                     notifications.enqueue(
                         session,
                         key=f"unreachable:{notification_id}:staff:{staff.id}",
@@ -358,5 +358,5 @@ async def outbox_job(context: Any) -> None:
     """Job queue tick: escalate overdue tickets, then send whatever is pending."""
     app = context.application
     with app.bot_data.db.session() as session:
-        tickets.escalate_overdue(session)
+        escalation.escalate_overdue(session)
     await flush(app)

@@ -16,13 +16,13 @@ from telegram.error import BadRequest
 from bot.context import SanadContext
 from bot.i18n import Texts
 from bot.services import categories, flows, tickets
-from bot.services.errors import Conflict, DomainError, InvalidInput, NotFound
+from bot.services.errors import Conflict, InvalidInput, NotFound
 from bot.services.tickets import Part
 from handlers import notify
 from handlers.common import answer, keyboard, person_of, texts_for
 from handlers.menu import menu_for
-from handlers.render import category_name, emergency_guidance, family_text, family_ticket_line
-from storage.models import Category, Ticket, TicketMessage, TicketStatus
+from handlers.render import category_name, emergency_guidance
+from storage.models import Category, Ticket
 from storage.types import utcnow
 
 logger = logging.getLogger(__name__)
@@ -399,7 +399,7 @@ async def _add_to_ticket(
             ticket = session.get(Ticket, ticket_id)
             assert ticket is not None
     except Conflict:
-        await _closed_ticket(update, context, ticket_id)
+        await closed_ticket(update, context, ticket_id)
         return
     except (NotFound, InvalidInput):
         await answer(update, t._("I could not add that to a request."), menu_for(t, person))
@@ -411,7 +411,7 @@ async def _add_to_ticket(
     notify.kick(context.application)
 
 
-async def _closed_ticket(update: Update, context: SanadContext, ticket_id: int) -> None:
+async def closed_ticket(update: Update, context: SanadContext, ticket_id: int) -> None:
     """A message about a resolved ticket: offer to reopen it or report something new."""
     t = texts_for(update, context)
     with context.db.session() as session:
@@ -453,138 +453,3 @@ async def attach_button(update: Update, context: SanadContext) -> None:
     if not target.isdigit():
         return
     await _add_to_ticket(update, context, int(target), parts)
-
-
-# ---------------------------------------------------------------- the family's requests
-
-
-async def family_tickets_command(update: Update, context: SanadContext) -> None:
-    """/tickets for a family: their requests, status and latest reply, with buttons."""
-    if update.callback_query is not None:
-        await update.callback_query.answer()
-    person = person_of(update, context)
-    t = texts_for(update, context)
-    with context.db.session() as session:
-        found = tickets.family_tickets(session, person=person)
-        blocks, rows = [], []
-        for ticket in found:
-            category = session.get(Category, ticket.category_id)
-            block = family_ticket_line(t, ticket, category)
-            replies = [
-                m for m in tickets.messages_of(session, ticket.id or 0, include_notes=False)
-                if m.direction == "out"
-            ]  # fmt: skip
-            if replies:
-                block += "\n" + t._(
-                    "Latest reply: {text}", text=_short(_reply_text(t, replies[-1]))
-                )
-            blocks.append(block)
-            if ticket.status != TicketStatus.RESOLVED:
-                rows.append(
-                    [(t._("✍️ Write about {ref}", ref=ticket.reference), f"fam:add:{ticket.id}")]
-                )
-    if not blocks:
-        await answer(
-            update,
-            t._("You have no requests yet."),
-            keyboard([[(t._("📝 Report a problem"), "menu:report")]]),
-        )
-        return
-    rows.append([(t._("📝 Report a problem"), "menu:report")])
-    header = t.n_("You have {n} request:", "You have {n} requests:", len(blocks))
-    await answer(update, header + "\n\n" + "\n\n".join(blocks), keyboard(rows))
-
-
-def _reply_text(t: Texts, message: TicketMessage) -> str:
-    """The words of a reply, in the family's language when there is a version in it."""
-    return family_text(t, message)
-
-
-def _short(text: str, limit: int = 200) -> str:
-    """A preview of a long text."""
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
-async def add_button(update: Update, context: SanadContext) -> None:
-    """Write about a request: the next message goes to it."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    person = person_of(update, context)
-    t = texts_for(update, context)
-    ticket_id = int(query.data.rsplit(":", 1)[1])
-    try:
-        with context.db.session() as session:
-            ticket, _ = tickets.get_visible(session, person, ticket_id)
-            if ticket.status == TicketStatus.RESOLVED:
-                raise Conflict("resolved")
-            flows.start(session, person.telegram_user_id, "family_add", ticket_id=ticket_id)
-    except Conflict:
-        await query.answer()
-        await _closed_ticket(update, context, ticket_id)
-        return
-    except NotFound:
-        await stale(query, t)
-        return
-    await query.answer()
-    await answer(
-        update,
-        t._(
-            "Write your message about {ref}, or send a photo or a voice note.",
-            ref=tickets.reference(ticket_id),
-        ),
-        keyboard([[(t._("✖️ Cancel"), "rep:cancel")]]),
-    )
-
-
-async def reopen_button(update: Update, context: SanadContext) -> None:
-    """Reopen a resolved request within seven days."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    person = person_of(update, context)
-    t = texts_for(update, context)
-    ticket_id = int(query.data.rsplit(":", 1)[1])
-    ref = tickets.reference(ticket_id)
-    try:
-        with context.db.session() as session:
-            tickets.reopen(session, person=person, ticket_id=ticket_id)
-    except Conflict as exc:
-        await query.answer()
-        if str(exc) == "too late":
-            text = t._(
-                "It is more than 7 days since {ref} was resolved, so it can't be reopened. "
-                "Please report a new problem.",
-                ref=ref,
-            )
-        else:
-            text = t._("Request {ref} is already open.", ref=ref)
-        await answer(update, text, menu_for(t, person))
-        return
-    except DomainError:
-        await stale(query, t)
-        return
-    await query.answer()
-    await answer(
-        update, t._("Request {ref} is open again. Your caseworker has been told.", ref=ref)
-    )
-    notify.kick(context.application)
-
-
-async def helpful_button(update: Update, context: SanadContext) -> None:
-    """Did this help? One tap, kept for the statistics."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    person = person_of(update, context)
-    t = texts_for(update, context)
-    _, _, ticket_id, value = query.data.split(":")
-    try:
-        with context.db.session() as session:
-            tickets.record_feedback(
-                session, person=person, ticket_id=int(ticket_id), helpful=value == "1"
-            )
-    except DomainError:
-        await stale(query, t)
-        return
-    await query.answer(t._("Thank you for telling us."))
-    await query.edit_message_reply_markup(
-        keyboard([[(t._("🔄 Reopen"), f"fam:reopen:{ticket_id}")]])
-    )

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 from sqlmodel import select
 
-from bot.services import people, tickets
+from bot.services import escalation, people, tickets
 from bot.services.tickets import Part
 from handlers import notify
 from localapi import UserHandle
@@ -365,13 +365,13 @@ async def test_overdue_tickets_escalate_to_lead_then_coordinators(harness: Harne
     assert harness.app is not None
     later = TUESDAY_10 + timedelta(days=1, hours=1)  # past the 8 working hours
     with harness.db.session() as session:
-        assert tickets.escalate_overdue(session, now=later) == [1]
-        assert tickets.escalate_overdue(session, now=later) == []
+        assert escalation.escalate_overdue(session, now=later) == [1]
+        assert escalation.escalate_overdue(session, now=later) == []
     await notify.flush(harness.app)
     await lead.wait_for("escalated to you as provider lead")
     much_later = TUESDAY_10 + timedelta(days=2, hours=1)  # past another 8
     with harness.db.session() as session:
-        assert tickets.escalate_overdue(session, now=much_later) == [1]
+        assert escalation.escalate_overdue(session, now=much_later) == [1]
     await notify.flush(harness.app)
     await kim.wait_for("escalated to the coordinators")
     lead.send_text("/tickets")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-from bot.services import people, registry, tickets
+from bot.services import people, registry, routing, tickets
 from bot.services.categories import by_code
 from bot.services.tickets import Part
 from storage.db import Database
@@ -51,7 +51,7 @@ def test_every_route_is_recorded_with_its_reason(db: Database) -> None:
     with db.session() as session:
         dover = registry.find_district(session, "Dover")
         provider_b = registry.find_provider(session, "B")
-        tickets.add_routing_rule(
+        routing.add_routing_rule(
             session, district_id=dover.id or 0, provider_id=provider_b.id or 0,
             category_id=by_code(session, "health").id,
         )  # fmt: skip
