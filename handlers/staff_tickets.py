@@ -179,13 +179,8 @@ async def open_button(update: Update, context: SanadContext) -> None:
 async def claim_button(update: Update, context: SanadContext) -> None:
     """Claim: exactly one caseworker wins; the other is told who has it."""
     press = pressed(update, context)
-    query, person, t, ticket_id, ref = (
-        press.query,
-        press.person,
-        press.t,
-        press.ticket_id,
-        press.ref,
-    )
+    query, person, t = press.query, press.person, press.t
+    ticket_id, ref = press.ticket_id, press.ref
     try:
         with context.db.session() as session:
             ticket = tickets.claim(session, person=person, ticket_id=ticket_id)
@@ -210,13 +205,8 @@ async def note_button(update: Update, context: SanadContext) -> None:
 async def _start_staff_flow(update: Update, context: SanadContext, name: str) -> None:
     """Asks for the text of a reply or a note."""
     press = pressed(update, context)
-    query, person, t, ticket_id, ref = (
-        press.query,
-        press.person,
-        press.t,
-        press.ticket_id,
-        press.ref,
-    )
+    query, person, t = press.query, press.person, press.t
+    ticket_id, ref = press.ticket_id, press.ref
     try:
         with context.db.session() as session:
             ticket, _ = tickets.get_visible(session, person, ticket_id)
@@ -238,13 +228,8 @@ async def _start_staff_flow(update: Update, context: SanadContext, name: str) ->
 async def resolve_button(update: Update, context: SanadContext) -> None:
     """Resolve: the family is told and may reopen within seven days."""
     press = pressed(update, context)
-    query, person, t, ticket_id, ref = (
-        press.query,
-        press.person,
-        press.t,
-        press.ticket_id,
-        press.ref,
-    )
+    query, person, t = press.query, press.person, press.t
+    ticket_id, ref = press.ticket_id, press.ref
     try:
         with context.db.session() as session:
             tickets.resolve(session, person=person, ticket_id=ticket_id)
@@ -261,13 +246,8 @@ async def resolve_button(update: Update, context: SanadContext) -> None:
 async def reassign_button(update: Update, context: SanadContext) -> None:
     """Reassign: pick a colleague of the same provider, or send it back to the queue."""
     press = pressed(update, context)
-    query, person, t, ticket_id, ref = (
-        press.query,
-        press.person,
-        press.t,
-        press.ticket_id,
-        press.ref,
-    )
+    query, person, t = press.query, press.person, press.t
+    ticket_id, ref = press.ticket_id, press.ref
     try:
         with context.db.session() as session:
             options = tickets.colleagues(session, person=person, ticket_id=ticket_id)
@@ -311,13 +291,8 @@ async def reassign_to_button(update: Update, context: SanadContext) -> None:
 async def urgent_button(update: Update, context: SanadContext) -> None:
     """Mark or unmark urgency."""
     press = pressed(update, context)
-    query, person, t, ticket_id, ref = (
-        press.query,
-        press.person,
-        press.t,
-        press.ticket_id,
-        press.ref,
-    )
+    query, person, t = press.query, press.person, press.t
+    ticket_id, ref = press.ticket_id, press.ref
     urgent = press.data.endswith(":1")
     try:
         with context.db.session() as session:
