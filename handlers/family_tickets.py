@@ -11,7 +11,7 @@ from bot.services.errors import Conflict, DomainError, NotFound
 from handlers import notify
 from handlers.common import answer, keyboard, person_of, texts_for
 from handlers.menu import menu_for
-from handlers.render import family_text, family_ticket_line
+from handlers.render import family_ticket_line, readable
 from handlers.report import closed_ticket, stale
 from storage.models import Category, TicketMessage, TicketStatus
 
@@ -55,7 +55,7 @@ async def family_tickets_command(update: Update, context: SanadContext) -> None:
 
 def _reply_text(t: Texts, message: TicketMessage) -> str:
     """The words of a reply, in the family's language when there is a version in it."""
-    return family_text(t, message)
+    return readable(t, message)
 
 
 def _short(text: str, limit: int = 200) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from telegram import Update
+from telegram import InlineKeyboardMarkup, Update
 
 from bot.context import SanadContext
 from bot.i18n import LANGUAGE_NAMES, LANGUAGES, texts
@@ -12,7 +12,7 @@ from handlers.common import answer, keyboard, person_of, resolve_person
 from handlers.menu import menu_for, menu_prompt
 
 
-def language_keyboard():  # type: ignore[no-untyped-def]
+def language_keyboard() -> InlineKeyboardMarkup:
     """One button per language, each in its own script."""
     return keyboard([[(LANGUAGE_NAMES[code], f"lang:{code}") for code in LANGUAGES]])
 

@@ -23,8 +23,8 @@ from handlers import translate
 from handlers.common import keyboard
 from handlers.render import (
     CardContext,
-    family_text,
     needs_translation_buttons,
+    readable,
     split_text,
     staff_buttons,
     staff_card,
@@ -141,9 +141,7 @@ def render(session: Session, notification: Notification) -> Outgoing | None:
         message = session.get(TicketMessage, notification.message_id)
         assert message is not None
         text = (
-            t._("💬 Your caseworker replied about {ref}:", ref=ref)
-            + "\n\n"
-            + family_text(t, message)
+            t._("💬 Your caseworker replied about {ref}:", ref=ref) + "\n\n" + readable(t, message)
         )
         markup = keyboard([[(t._("✍️ Answer"), f"fam:add:{ticket.id}")]])
         return Outgoing(

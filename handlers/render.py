@@ -103,11 +103,6 @@ def readable(t: Texts, message: TicketMessage) -> str:
     return t._("⚠️ Not translated: no translation model is installed. Original:") + "\n" + body
 
 
-def family_text(t: Texts, message: TicketMessage) -> str:
-    """A staff message as the family reads it."""
-    return readable(t, message)
-
-
 def needs_translation_buttons(t: Texts, messages: list[TicketMessage]) -> bool:
     """Whether a card shows family words in another language than the reader's."""
     return any(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from sqlmodel import Session
 from telegram import CallbackQuery, Update
 
 from bot.context import SanadContext
@@ -134,11 +135,8 @@ async def staff_tickets_command(update: Update, context: SanadContext) -> None:
     await answer(update, "\n".join(lines), keyboard(rows) if rows else None)
 
 
-def _line(t: Texts, session: object, ticket: Ticket) -> str:
+def _line(t: Texts, session: Session, ticket: Ticket) -> str:
     """One ticket in a staff list: urgency, reference, family, category, deadline."""
-    from sqlmodel import Session
-
-    assert isinstance(session, Session)
     household = session.get(Household, ticket.household_id)
     category = session.get(Category, ticket.category_id)
     flags = ("🚨 " if ticket.urgent else "") + (

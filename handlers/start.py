@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
-from telegram import Update
+from telegram import InlineKeyboardMarkup, Update
 
 from bot.context import SanadContext
 from bot.i18n import Texts, texts
@@ -20,9 +21,8 @@ from storage.types import utcnow
 logger = logging.getLogger(__name__)
 
 
-def bilingual(build: object) -> str:
+def bilingual(build: Callable[[Texts], str]) -> str:
     """The same message in Arabic, then English, for people whose language we don't know."""
-    assert callable(build)
     return f"{build(texts('ar'))}\n\n———\n\n{build(texts('en'))}"
 
 
@@ -70,7 +70,7 @@ def privacy_text(t: Texts) -> str:
     )
 
 
-def consent_keyboard(t: Texts):  # type: ignore[no-untyped-def]
+def consent_keyboard(t: Texts) -> InlineKeyboardMarkup:
     """The single button under the privacy notice."""
     return keyboard([[(t._("✅ I understand"), "consent:ok")]])
 

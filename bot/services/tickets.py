@@ -22,6 +22,7 @@ from bot.services.safeguarding import DangerSignal, detect_danger
 from bot.services.translation import Translation, detect_language
 from bot.services.working_hours import WorkingHours
 from storage.models import (
+    AuditEvent,
     Category,
     Household,
     MessageLink,
@@ -326,6 +327,15 @@ def reply(
     """
     _staff_only(person)
     ticket, _ = get_visible(session, person, ticket_id)
+    if source is not None:
+        existing = session.exec(
+            select(TicketMessage).where(
+                TicketMessage.source_chat_id == source[0],
+                TicketMessage.source_message_id == source[1],
+            )
+        ).first()
+        if existing is not None:
+            return existing  # the same Telegram message again, redelivered after a restart
     _open_only(ticket)
     if not text.strip():
         raise InvalidInput("empty")
@@ -526,8 +536,6 @@ def mark_family_unreachable(session: Session, *, ticket_id: int) -> None:
 
 def audit_actions(session: Session, ticket_id: int, action: str) -> list[int]:
     """Ids of a ticket's audit events of one kind."""
-    from storage.models import AuditEvent
-
     return [
         e.id or 0
         for e in session.exec(

@@ -16,7 +16,7 @@ from bot.services.errors import DomainError, Forbidden, NotFound
 from bot.services.people import Person
 from bot.services.tickets import Part
 from storage.db import Database
-from storage.models import AuditEvent, TicketStatus
+from storage.models import AuditEvent, Notification, TicketStatus
 
 
 @dataclass
@@ -170,3 +170,20 @@ def test_a_resolved_ticket_takes_no_reply(db: Database, world: World) -> None:
         tickets.resolve(session, person=caseworker, ticket_id=world.other_ticket)
     with pytest.raises(DomainError, match="resolved"), db.session() as session:
         tickets.reply(session, person=caseworker, ticket_id=world.other_ticket, text="late")
+
+
+def test_a_redelivered_staff_reply_is_kept_and_sent_once(db: Database, world: World) -> None:
+    caseworker = world.persons["caseworker_b"]
+    source = (4242, 7)
+    with db.session() as session:
+        first = tickets.reply(
+            session, person=caseworker, ticket_id=world.other_ticket, text="hi", source=source
+        )
+    with db.session() as session:
+        again = tickets.reply(
+            session, person=caseworker, ticket_id=world.other_ticket, text="hi", source=source
+        )
+        replies = session.exec(select(AuditEvent).where(AuditEvent.action == "ticket.reply")).all()
+        queued = session.exec(select(Notification)).all()
+    assert again.id == first.id and len(replies) == 1
+    assert len([n for n in queued if n.template == "family.reply"]) == 1
