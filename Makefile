@@ -3,9 +3,11 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+# `make bench` runs benchmarks/bench_<name>.py for each name, in this order.
+BENCHMARKS := translation relay safeguarding
 
 .PHONY: help install run demo test test-fast lint format typecheck i18n-extract i18n-update \
-        i18n-compile i18n-check db-upgrade bench clean
+        i18n-compile i18n-check db-upgrade bench fixture-models clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
@@ -34,8 +36,8 @@ test: $(STAMP)  ## lint, catalog check and the whole test suite
 	$(PY) tools/i18n.py check
 	$(PY) -m pytest -q
 
-test-fast: $(STAMP)  ## the tests without the slow real-library translation ones
-	$(PY) -m pytest -q -m "not translation"
+test-fast: $(STAMP)  ## the tests without the slow end-to-end and real-library translation ones
+	$(PY) -m pytest -q -m "not e2e and not translation"
 
 lint: $(STAMP)  ## ruff lint and format check
 	$(PY) -m ruff check .
@@ -64,8 +66,10 @@ db-upgrade: $(STAMP)  ## apply migrations to DATABASE_URL (default data/sanad.db
 	$(PY) -c "from bot.settings import Settings; from storage.db import Database; Database(Settings.from_env().database_url).upgrade()"
 
 bench: $(STAMP)  ## the benchmarks (figures printed and saved under benchmarks/results/)
-	$(PY) -m benchmarks.bench_translation
-	$(PY) -m benchmarks.bench_relay
+	set -e; for name in $(BENCHMARKS); do $(PY) -m benchmarks.bench_$$name; done
+
+fixture-models: $(STAMP)  ## rebuild the random-weight test packages in tests/fixtures/models
+	$(PY) tools/build_fixture_models.py
 
 clean:  ## remove the virtualenv and local data
 	rm -rf $(VENV) data .pytest_cache .ruff_cache

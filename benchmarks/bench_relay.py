@@ -13,6 +13,7 @@ import asyncio
 import json
 import os
 import statistics
+import sys
 import tempfile
 import time
 from datetime import UTC, datetime
@@ -23,12 +24,11 @@ from bot.app import build_application
 from bot.services import people, registry, tickets
 from bot.services.argos_models import install_models
 from bot.services.tickets import Part
-from bot.settings import FIXTURE_MODELS, PROJECT_ROOT, Settings
+from bot.settings import PROJECT_ROOT, Settings
 from localapi import LocalBotAPI, UserHandle
 from storage.db import Database
+from tests.fixtures import AR_EN, AR_EN_SHA, AR_EN_WORD, EN_AR, EN_AR_SHA, missing_fixtures
 
-AR_EN_SHA = "b6d3624459446e5acdf46d5aacb3c185416730e81d89ae429c090578dda34b76"
-EN_AR_SHA = "5e59cb40e0300fde159ce2aeb78522111f1519906ba2a375a0870a788754cab4"
 RESULTS = PROJECT_ROOT / "benchmarks" / "results"
 
 
@@ -49,10 +49,8 @@ class Bot:
         await self.api.start()
         models_dir = self.root / "models"
         if self.models:
-            install_models([FIXTURE_MODELS / "translate-ar_en-tiny-random.argosmodel"],
-                           models_dir=models_dir, sha256=AR_EN_SHA)  # fmt: skip
-            install_models([FIXTURE_MODELS / "translate-en_ar-tiny-random.argosmodel"],
-                           models_dir=models_dir, sha256=EN_AR_SHA)  # fmt: skip
+            install_models([AR_EN], models_dir=models_dir, sha256=AR_EN_SHA)
+            install_models([EN_AR], models_dir=models_dir, sha256=EN_AR_SHA)
         settings = Settings(
             bot_token=self.api.token, api_base_url=self.api.base_url,
             api_base_file_url=self.api.base_file_url,
@@ -92,8 +90,12 @@ class Bot:
         marker = f"رقم {index} الحنفية تسرب الماء في المطبخ منذ الصباح"
         started = time.perf_counter()
         self.family.send_text(marker)
-        await self.caseworker.wait_for(lambda m: marker in m.text, timeout=30)
-        return time.perf_counter() - started
+        notice = await self.caseworker.wait_for(lambda m: marker in m.text, timeout=30)
+        elapsed = time.perf_counter() - started
+        # The fixture ar→en model answers with its marker word: proof the model really ran.
+        if self.models and AR_EN_WORD not in notice.text:
+            raise RuntimeError(f"{self.name}: the notice was not machine-translated")
+        return elapsed
 
     async def stop(self) -> None:
         """Stops the bot and its Bot API."""
@@ -143,11 +145,16 @@ async def run(messages: int) -> dict[str, Any]:
     }
 
 
-def main() -> None:
+def main() -> int:
     """Prints the table and writes JSON under benchmarks/results/."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--messages", type=int, default=60)
-    result = asyncio.run(run(parser.parse_args().messages))
+    messages = parser.parse_args().messages
+    problem = missing_fixtures()
+    if problem is not None:
+        print(problem, file=sys.stderr)
+        return 2
+    result = asyncio.run(run(messages))
     print(f"{result['messages']} family messages, each to the caseworker's chat")
     print(f"{'configuration':<28}{'p50 ms':>10}{'p95 ms':>10}{'mean ms':>10}")
     for label, key in (
@@ -164,7 +171,8 @@ def main() -> None:
     path = RESULTS / f"bench_relay-{stamp}.json"
     path.write_text(json.dumps(result, indent=2), encoding="utf-8")
     print(f"wrote {path}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import logging
 import os
@@ -26,19 +27,12 @@ from typing import Any
 
 from bot.services import argos_models
 from bot.services.translation import SimpleSentencizer, Translator
-from bot.settings import FIXTURE_MODELS
+from tests.fixtures import AR_EN, AR_EN_SHA, EN_AR, EN_AR_SHA, missing_fixtures
 
 logger = logging.getLogger(__name__)
 
-FIXTURES = FIXTURE_MODELS
-FIXTURE_SHAS = {
-    "translate-ar_en-tiny-random.argosmodel": (
-        "b6d3624459446e5acdf46d5aacb3c185416730e81d89ae429c090578dda34b76"
-    ),
-    "translate-en_ar-tiny-random.argosmodel": (
-        "5e59cb40e0300fde159ce2aeb78522111f1519906ba2a375a0870a788754cab4"
-    ),
-}
+# The project's own random-weight packages (tests/fixtures/models, SANAD_FIXTURE_MODELS).
+FIXTURE_SHAS = {AR_EN: AR_EN_SHA, EN_AR: EN_AR_SHA}
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
 EN_TEMPLATES = [
@@ -137,8 +131,8 @@ async def run(count: int, seed: int) -> dict[str, Any]:
     """Install the fixtures, then measure raw argos and our Translator on the same inputs."""
     workdir = Path(tempfile.mkdtemp(prefix="bench-translation-"))
     models_dir = workdir / "models"
-    for name, sha in FIXTURE_SHAS.items():
-        argos_models.install_models([FIXTURES / name], models_dir=models_dir, sha256=sha)
+    for path, sha in FIXTURE_SHAS.items():
+        argos_models.install_models([path], models_dir=models_dir, sha256=sha)
     argos_models.configure_argos(models_dir, intra_threads=1)
     started = time.perf_counter()
     translate_mod = argos_models.load_argos(models_dir)
@@ -160,7 +154,7 @@ async def run(count: int, seed: int) -> dict[str, Any]:
     loop = asyncio.get_running_loop()
     # Interleave the two paths message by message so machine drift hits both equally.
     for text, source, target in inputs:
-        seconds, _ = timed(lambda t=text, s=source, g=target: raw(t, s, g))
+        seconds, _ = timed(functools.partial(raw, text, source, target))
         raw_s.append(seconds)
         begin = loop.time()
         result = await translator.translate(text, target=target)
@@ -234,8 +228,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--output-dir", type=Path, default=RESULTS_DIR)
     args = parser.parse_args(argv)
-    if not all((FIXTURES / name).is_file() for name in FIXTURE_SHAS):
-        print(f"fixture models not found in {FIXTURES}", file=sys.stderr)
+    problem = missing_fixtures()
+    if problem is not None:
+        print(problem, file=sys.stderr)
         return 2
     _block_network()
     results = asyncio.run(run(args.messages, args.seed))

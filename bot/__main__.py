@@ -13,7 +13,15 @@ def main(argv: list[str]) -> int:
     if argv[:1] == ["admin"]:
         from bot.admin import run
 
-        return run(argv[1:])
+        try:
+            return run(argv[1:])
+        except BrokenPipeError:  # output piped into head or less and cut short: not an error
+            sys.stderr.close()
+            return 0
+    if argv[:1] == ["demo"]:
+        from bot.demo import main as demo_main
+
+        return demo_main(argv[1:])
     from bot.runner import run_from_command_line
 
     return run_from_command_line(argv)

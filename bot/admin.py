@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
-from sqlmodel import Session, col, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session
 
-from bot.services import audit, categories, invites, registry, routing
+from bot.services import audit, directory, invites, registry, routing
 from bot.services.argos_models import (
     ModelError,
     ModelInfo,
@@ -21,9 +23,24 @@ from bot.services.argos_models import (
     installed_models,
 )
 from bot.services.errors import DomainError
+from bot.services.triage_report import format_table, json_rows, read_lines, triage_rows
 from bot.settings import Settings
-from storage.db import Database
-from storage.models import Category, District, Lot, Provider, RoutingRule
+from storage.db import Database, DatabaseConfigError, describe_error
+from storage.models import RoutingRule
+
+logger = logging.getLogger(__name__)
+
+
+class UsageError(Exception):
+    """Bad arguments: reported in one line (or one JSON object), never as a usage dump."""
+
+
+class Parser(argparse.ArgumentParser):
+    """An argument parser that raises :class:`UsageError` instead of printing and exiting."""
+
+    def error(self, message: str) -> NoReturn:
+        """Turns argparse's complaint into one line naming the command."""
+        raise UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
 
 
 class Abort(Exception):
@@ -39,18 +56,31 @@ NoDbCommand = Callable[[argparse.Namespace, Settings], dict[str, Any]]
 
 
 def cmd_seed(args: argparse.Namespace, session: Session, settings: Settings) -> dict[str, Any]:
-    """Inserts the reference data."""
-    return {"added": registry.seed(session)}
+    """Inserts the reference data; running it again adds nothing."""
+    added = registry.seed(session)
+    totals = {
+        "districts": len(directory.districts(session)),
+        "schemes": len(directory.schemes(session)),
+        "categories": len(directory.categories(session)),
+    }
+    return {"added": added, "now_registered": totals}
 
 
 def cmd_add_provider(
     args: argparse.Namespace, session: Session, settings: Settings
 ) -> dict[str, Any]:
-    """Registers a provider and its Lot."""
+    """Registers a provider and its Lot; taking a district from another provider needs --move."""
+    districts = args.districts.split(",")
+    moved = registry.held_by_others(session, districts)
     provider, lot = registry.add_provider(
-        session, name=args.name, districts=args.districts.split(",")
+        session, name=args.name, districts=districts, move=args.move
     )
-    return {"provider_id": provider.id, "lot_id": lot.id, "name": provider.name}
+    return {
+        "provider_id": provider.id,
+        "lot_id": lot.id,
+        "name": provider.name,
+        "moved": [{"district": m.district, "from_provider": m.from_provider} for m in moved],
+    }
 
 
 def cmd_add_staff(
@@ -75,6 +105,7 @@ def cmd_add_family(
         arrived=args.arrived,
         caseworker_id=args.caseworker,
         language=args.language,
+        horizon_days=settings.arrival_horizon_days,
     )
     return {
         "household_id": household.id,
@@ -93,24 +124,33 @@ def cmd_add_member(
 
 def cmd_invite(args: argparse.Namespace, session: Session, settings: Settings) -> dict[str, Any]:
     """Creates a one-time invite and prints its code and deep link."""
-    if args.family:
-        member = registry.find_member(session, family=args.family, name=args.member)
-        issued = invites.create_invite(
-            session, member_id=member.id, ttl_days=args.days or settings.invite_ttl_days
-        )
-        who: dict[str, Any] = {"member_id": member.id, "family": args.family.upper()}
-    else:
-        staff = registry.get_staff(session, args.staff)
-        issued = invites.create_invite(
-            session, staff_id=staff.id, ttl_days=args.days or settings.invite_ttl_days
-        )
-        who = {"staff_id": staff.id, "role": staff.role.value}
+    days = settings.invite_ttl_days if args.days is None else args.days
+    try:
+        if args.family:
+            member = registry.find_member(session, family=args.family, name=args.member)
+            issued = invites.create_invite(
+                session, member_id=member.id, ttl_days=days, relink=args.relink
+            )
+            who: dict[str, Any] = {"member_id": member.id, "family": args.family.upper()}
+        else:
+            staff = registry.get_staff(session, args.staff)
+            issued = invites.create_invite(
+                session, staff_id=staff.id, ttl_days=days, relink=args.relink
+            )
+            who = {"staff_id": staff.id, "role": staff.role.value}
+    except invites.AccountLinked as exc:
+        raise Abort(
+            f"{exc.details['name']} is already connected on a Telegram account, so no invite "
+            "was created; if they now use another phone or account, run the same command with "
+            "--relink (their old account is disconnected and told)"
+        ) from None
     return {
         **who,
         "invite_id": issued.invite_id,
         "code": issued.code,
         "link": invites.deep_link(settings.bot_username, issued.code),
         "expires_at": issued.expires_at.isoformat(),
+        "relinked": issued.relinked,
     }
 
 
@@ -123,7 +163,7 @@ def cmd_import_families(
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise Abort(f"cannot read {path}: {exc}") from exc
-    report = registry.import_families(session, text)
+    report = registry.import_families(session, text, horizon_days=settings.arrival_horizon_days)
     if report.errors:
         raise Abort(f"{len(report.errors)} bad row(s); nothing was imported", errors=report.errors)
     return {"imported": report.households, "members": report.members}
@@ -181,13 +221,33 @@ def cmd_models(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
     }
 
 
+def cmd_triage(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
+    """Safeguarding triage of each TEXT and each non-empty line of --file, in order."""
+    texts = [*args.texts, *(read_lines(args.file) if args.file else [])]
+    if not texts:
+        raise Abort("give at least one TEXT or --file FILE")
+    rows = triage_rows(texts)
+    return {"results": json_rows(rows)} if args.json else {"triage": rows}
+
+
 def cmd_add_routing_rule(
     args: argparse.Namespace, session: Session, settings: Settings
 ) -> dict[str, Any]:
     """Sends a district's requests (optionally one category's) to a provider's queue."""
     district = registry.find_district(session, args.district)
     provider = registry.find_provider(session, args.provider)
-    category = categories.by_code(session, args.category) if args.category else None
+    category = registry.find_category(session, args.category) if args.category else None
+    existing = directory.same_rule(
+        session, district_id=district.id or 0, category_id=category.id if category else None
+    )
+    if existing is not None:
+        # Two rules for the same district and category: only the newest would ever apply.
+        what = f"{category.code} requests" if category else "every request"
+        raise Abort(
+            f"rule {existing.id} already routes {what} from {district.name}; remove it first "
+            f"(remove-routing-rule {existing.id}) to route them elsewhere",
+            rule_id=existing.id,
+        )
     rule = routing.add_routing_rule(
         session,
         district_id=district.id or 0,
@@ -203,7 +263,7 @@ def cmd_routing_rules(
     args: argparse.Namespace, session: Session, settings: Settings
 ) -> dict[str, Any]:
     """Lists how each district is routed: its Lot's provider and any rules."""
-    return {"routing": routing_table(session)}
+    return {"routing": directory.routing(session)}
 
 
 def cmd_remove_routing_rule(
@@ -219,34 +279,26 @@ def cmd_remove_routing_rule(
     return {"rule_id": rule.id, "active": False}
 
 
-def routing_table(session: Session) -> list[dict[str, Any]]:
-    """Every district with its Lot's provider and its active rules."""
-    providers = {p.id: p.name for p in session.exec(select(Provider))}
-    lots = {lot.id: lot for lot in session.exec(select(Lot))}
-    names = {c.id: c.code for c in session.exec(select(Category))}
-    rules = session.exec(select(RoutingRule).where(col(RoutingRule.active).is_(True))).all()
-    table = []
-    for district in session.exec(select(District).order_by(District.name)):
-        lot = lots.get(district.lot_id)
-        table.append(
-            {
-                "district": district.name,
-                "self_coordinated": district.self_coordinated,
-                "lot_provider": providers.get(lot.provider_id) if lot else None,
-                "rules": [
-                    {"rule_id": r.id, "provider": providers.get(r.provider_id),
-                     "category": names.get(r.category_id) if r.category_id else None}
-                    for r in rules if r.district_id == district.id
-                ],
-            }
-        )  # fmt: skip
-    return table
+def cmd_list(args: argparse.Namespace, session: Session, settings: Settings) -> dict[str, Any]:
+    """Lists one kind of registered data (districts, schemes, categories, providers…)."""
+    rows = LISTINGS[args.command](session)
+    return {args.command: rows, "count": len(rows)}
+
+
+LISTINGS: dict[str, Callable[[Session], list[dict[str, Any]]]] = {
+    "districts": directory.districts,
+    "schemes": directory.schemes,
+    "categories": directory.categories,
+    "providers": directory.providers,
+    "staff": directory.staff,
+    "families": directory.families,
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every admin command."""
-    parser = argparse.ArgumentParser(prog="python -m bot admin", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser = Parser(prog="python -m bot admin", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add(
         name: str, func: Command | NoDbCommand, help_text: str, *, needs_db: bool = True
@@ -260,6 +312,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = add("add-provider", cmd_add_provider, "register a provider and its Lot")
     sub.add_argument("name")
     sub.add_argument("--districts", required=True, help='comma-separated, e.g. "Dover,Thanet"')
+    sub.add_argument(
+        "--move", action="store_true", help="take districts already in another provider's Lot"
+    )
     sub = add("add-staff", cmd_add_staff, "register a caseworker, lead or coordinator")
     sub.add_argument("--role", required=True, choices=["caseworker", "lead", "coordinator"])
     sub.add_argument("--name", required=True)
@@ -280,7 +335,12 @@ def build_parser() -> argparse.ArgumentParser:
     who.add_argument("--family")
     who.add_argument("--staff", type=int)
     sub.add_argument("--member", help="member name (when the household has several)")
-    sub.add_argument("--days", type=int, help="days until the invite expires")
+    sub.add_argument("--days", type=int, help="days until the invite expires (1-90)")
+    sub.add_argument(
+        "--relink",
+        action="store_true",
+        help="the person is already connected: cut the old Telegram account off and tell it",
+    )
     sub = add("import-families", cmd_import_families, "import households from CSV")
     sub.add_argument("file")
     sub = add(
@@ -297,6 +357,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="expected checksum; repeat once per PATH, in order (needed unless a known package)",
     )
     add("models", cmd_models, "list installed translation models", needs_db=False)
+    sub = add("triage", cmd_triage, "check wording with the safeguarding triage", needs_db=False)
+    sub.add_argument("texts", nargs="*", metavar="TEXT", help="a message to check")
+    sub.add_argument("--file", help="check each non-empty line of FILE (- for stdin)")
     sub = add(
         "add-routing-rule", cmd_add_routing_rule, "route a district (and category) to a provider"
     )
@@ -306,30 +369,53 @@ def build_parser() -> argparse.ArgumentParser:
     add("routing-rules", cmd_routing_rules, "show how every district is routed")
     sub = add("remove-routing-rule", cmd_remove_routing_rule, "switch a routing rule off")
     sub.add_argument("rule_id", type=int)
+    for name in LISTINGS:
+        add(name, cmd_list, f"list the registered {name}")
     return parser
 
 
 def run(argv: Sequence[str], *, settings: Settings | None = None) -> int:
-    """Runs one admin command; returns the process exit code."""
-    args = build_parser().parse_args(argv)
-    settings = settings or Settings.from_env()
+    """Runs one admin command; returns the exit code (0 done, 1 refused or failed, 2 usage)."""
+    # --json anywhere in argv, even where argparse would not accept it, makes every answer
+    # (usage errors included) one JSON object.
+    as_json = "--json" in argv
+    try:
+        args = build_parser().parse_args([a for a in argv if a != "--json"])
+    except UsageError as exc:
+        return _fail(as_json, str(exc), status=2)
+    args.json = as_json
+    if settings is None:
+        try:
+            settings = Settings.from_env()
+        except ValueError as exc:
+            return _fail(as_json, f"a setting in the environment is not a number: {exc}")
     if not args.needs_db:
         return _run_without_db(args, settings)
-    db = Database(settings.database_url)
+    return _run_with_db(args, settings)
+
+
+def _run_with_db(args: argparse.Namespace, settings: Settings) -> int:
+    """Runs a command in one transaction: everything it did, or nothing."""
+    try:
+        db = Database(settings.database_url)
+    except DatabaseConfigError as exc:
+        return _fail(args.json, str(exc))
     try:
         db.upgrade()
         with db.session() as session:
-            try:
-                result = args.func(args, session, settings)
-            except (DomainError, Abort) as exc:
-                session.rollback()
-                details = getattr(exc, "details", {}) or {}
-                _print(args.json, {"ok": False, "error": str(exc), **details}, error=True)
-                return 1
-        _print(args.json, {"ok": True, **result})
-        return 0
+            result = args.func(args, session, settings)
+    except (DomainError, Abort) as exc:
+        return _fail(args.json, str(exc), **(getattr(exc, "details", {}) or {}))
+    except SQLAlchemyError as exc:
+        logger.info("admin %s: database error %s", args.command, type(exc).__name__)
+        return _fail(args.json, describe_error(exc, settings.database_url))
+    except Exception as exc:  # an operator gets one line, never a traceback
+        logger.info("admin %s failed: %s", args.command, type(exc).__name__)
+        return _fail(args.json, f"unexpected error ({type(exc).__name__}); nothing was changed")
     finally:
         db.dispose()
+    _print(args.json, {"ok": True, **result})
+    return 0
 
 
 def _run_without_db(args: argparse.Namespace, settings: Settings) -> int:
@@ -337,30 +423,70 @@ def _run_without_db(args: argparse.Namespace, settings: Settings) -> int:
     try:
         result = args.func(args, settings)
     except (Abort, ModelError, OSError) as exc:
-        details = getattr(exc, "details", {}) or {}
-        _print(args.json, {"ok": False, "error": str(exc), **details}, error=True)
-        return 1
+        return _fail(args.json, str(exc), **(getattr(exc, "details", {}) or {}))
+    except Exception as exc:  # an operator gets one line, never a traceback
+        logger.info("admin %s failed: %s", args.command, type(exc).__name__)
+        return _fail(args.json, f"unexpected error ({type(exc).__name__}); nothing changed")
     _print(args.json, {"ok": True, **result})
     return 0
 
 
-def _print(as_json: bool, payload: dict[str, Any], *, error: bool = False) -> None:
-    """One JSON object, or readable lines."""
-    stream = sys.stderr if error and not as_json else sys.stdout
+def _fail(as_json: bool, message: str, *, status: int = 1, **details: Any) -> int:
+    """Reports a refusal or failure in one line (or one JSON object); returns the status."""
     if as_json:
-        print(json.dumps(payload, ensure_ascii=False, default=str), file=stream)
+        _print(True, {"ok": False, "error": message, **details})
+        return status
+    print(f"error: {message}", file=sys.stderr)
+    for item in details.get("errors", []):
+        print(f"  line {item['line']}: {item['error']}", file=sys.stderr)
+    return status
+
+
+def _print(as_json: bool, payload: dict[str, Any]) -> None:
+    """One JSON object, or readable lines and tables."""
+    if as_json:
+        print(json.dumps(payload, ensure_ascii=False, default=str))
         return
     for key, value in payload.items():
         if key == "ok":
             continue
-        if key == "errors":
-            for item in value:
-                print(f"  line {item['line']}: {item['error']}", file=stream)
-            continue
         if key in ("installed", "models"):
-            print(f"{key}: {len(value)}", file=stream)
+            print(f"{key}: {len(value)}")
             for row in value:
                 sha = row["sha256"] or "unverified"
-                print(f"  {row['direction']} {row['version']} {row['name']} {sha}", file=stream)
-            continue
-        print(f"{key}: {value}", file=stream)
+                print(f"  {row['direction']} {row['version']} {row['name']} {sha}")
+        elif key == "triage":
+            print(format_table(value))
+        elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            print(f"{key}:")
+            _table(value)
+        elif isinstance(value, dict) and value:
+            print(f"{key}:")
+            _table([{"what": k, "count": v} for k, v in value.items()])
+        else:
+            print(f"{key}: {_cell(value)}")
+
+
+def _cell(value: Any) -> str:
+    """One value as table text."""
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return ", ".join(_cell(v) for v in value) or "-"
+    if isinstance(value, dict) and "rule_id" in value:
+        return f"#{value['rule_id']} {value.get('category') or 'all'}→{value.get('provider')}"
+    if isinstance(value, dict):
+        return " ".join(f"{k}={_cell(v)}" for k, v in value.items())
+    return str(value)
+
+
+def _table(rows: list[dict[str, Any]]) -> None:
+    """Rows of dicts as aligned columns under their headers."""
+    headers = list(rows[0])
+    cells = [[_cell(row.get(h)) for h in headers] for row in rows]
+    widths = [max(len(h), *(len(line[i]) for line in cells)) for i, h in enumerate(headers)]
+    print("  " + "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip())
+    for line in cells:
+        print("  " + "  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip())

@@ -28,6 +28,13 @@ LANGUAGES = ("ar", "en")
 LANGUAGE_NAMES = {"ar": "العربية", "en": "English"}
 LONDON = ZoneInfo(TIMEZONE)
 FSI, PDI = "\u2068", "\u2069"
+# Marks a copy from an Arabic message may carry: LRM, RLM, ALM, LRE…RLO, LRI…PDI.
+BIDI_CONTROLS = "\u200e\u200f\u061c\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+# Eastern Arabic (٠–٩) and Persian/Urdu (۰–۹) digits as the ASCII digits people mean.
+_TO_ASCII = str.maketrans(
+    {**{c: None for c in BIDI_CONTROLS}, **{chr(0x0660 + i): str(i) for i in range(10)},
+     **{chr(0x06F0 + i): str(i) for i in range(10)}}
+)  # fmt: skip
 # Levantine month names (آذار, نيسان…) read naturally to Syrian families; British English dates.
 FORMAT_LOCALES = {"ar": "ar_SY", "en": "en_GB"}
 DATETIME_PATTERNS = {"ar": "EEEE d MMMM، HH:mm", "en": "EEEE d MMMM, HH:mm"}
@@ -36,6 +43,15 @@ DATETIME_PATTERNS = {"ar": "EEEE d MMMM، HH:mm", "en": "EEEE d MMMM, HH:mm"}
 def isolate(value: object) -> str:
     """Wraps a value in Unicode first-strong isolates so bidi cannot reorder it."""
     return f"{FSI}{value}{PDI}"
+
+
+def plain(text: str) -> str:
+    """Text typed or copied by a person, without bidi marks and with ASCII digits.
+
+    A reference copied from an Arabic message arrives wrapped in isolates, and Arabic keyboards
+    type ٤٢ for 42: both must still parse.
+    """
+    return text.translate(_TO_ASCII)
 
 
 @cache
@@ -59,7 +75,7 @@ def load_all() -> None:
 
 
 class Texts:
-    """The strings of one language: ``t._("…", name=…)`` and ``t.n_("…", "…", n)``."""
+    """The strings of one language: ``t._("…")``, ``t.n_(…, n)``, ``t.p_(context, "…")``."""
 
     def __init__(self, language: str) -> None:
         self.language = language if language in LANGUAGES else "en"
@@ -81,6 +97,19 @@ class Texts:
     def n_(self, singular: str, plural: str, n: int, **values: Any) -> str:
         """Translates a sentence whose form depends on ``n`` (six forms in Arabic)."""
         return self._fill(self._gnu.ngettext(singular, plural, n), {"n": n, **values})
+
+    def p_(self, context: str, message: str, **values: Any) -> str:
+        """Translates a sentence whose English is used in several roles (a button, a status).
+
+        ``context`` becomes the catalog's ``msgctxt``: "Resolve" the button and "Resolved" the
+        status are different Arabic words, and so are the same English words in two places.
+        """
+        return self._fill(self._gnu.pgettext(context, message), values)
+
+    def np_(self, context: str, singular: str, plural: str, n: int, **values: Any) -> str:
+        """A plural sentence with a ``msgctxt`` (see :meth:`p_`)."""
+        text = self._gnu.npgettext(context, singular, plural, n)
+        return self._fill(text, {"n": n, **values})
 
     def datetime(self, value: dt.datetime) -> str:
         """A UTC instant as a London weekday, date and time in this language."""

@@ -1,4 +1,8 @@
-"""Starting the bot for real (long polling or webhook), or the offline demo without a token."""
+"""Starting the bot for real (long polling or webhook), or the offline demo without a token.
+
+Start-up explains itself: an unreachable Bot API, a wrong URL or a refused token is told in one
+line (never the token, never a traceback), and a network blip at boot is waited out.
+"""
 
 from __future__ import annotations
 
@@ -6,46 +10,223 @@ import argparse
 import asyncio
 import logging
 import sys
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TextIO
 
+import httpx
+from sqlalchemy.exc import SQLAlchemyError
 from telegram import Update
+from telegram.error import TelegramError
 
 from bot.settings import Settings
-from storage.db import Database
+from storage.db import Database, DatabaseConfigError, describe_error
 
 logger = logging.getLogger(__name__)
 
+PROBE_TIMEOUT = 10.0  # seconds for one getMe at start-up
+FIRST_DELAY = 1.0  # seconds before the first retry; doubles up to MAX_DELAY
+MAX_DELAY = 60.0
+# A blip between the start-up check and PTB's own bootstrap is retried by PTB this many times.
+BOOTSTRAP_RETRIES = 3
+REDACTED = "<BOT_TOKEN>"
 
-def configure_logging(level: str) -> None:
-    """Plain logs to stderr; httpx's per-request lines (they carry the token) are silenced."""
-    logging.basicConfig(
-        level=getattr(logging, level, logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
+
+class SafeFormatter(logging.Formatter):
+    """Log lines with the token masked and, unless debugging, exceptions as one line."""
+
+    def __init__(self, fmt: str, *, secrets: list[str], tracebacks: bool) -> None:
+        super().__init__(fmt)
+        self.secrets = [s for s in secrets if s]
+        self.tracebacks = tracebacks
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Formats the record, then masks every secret in the whole text."""
+        if record.exc_info and not self.tracebacks:
+            # Exception messages may carry parameters; the class name says enough here.
+            name = record.exc_info[0].__name__ if record.exc_info[0] else "error"
+            record = logging.makeLogRecord(record.__dict__)
+            record.msg = f"{record.getMessage()} ({name})"
+            record.args = None
+            record.exc_info = None
+            record.exc_text = None
+        return redact(super().format(record), self.secrets)
+
+
+def redact(text: str, secrets: list[str]) -> str:
+    """The text with every secret replaced by a placeholder."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, REDACTED)
+    return text
+
+
+def configure_logging(level: str, *, secrets: list[str] | None = None) -> None:
+    """Plain logs to stderr; the token never appears, even in httpx's request lines."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        SafeFormatter(
+            "%(asctime)s %(levelname)s %(name)s: %(message)s",
+            secrets=secrets or [],
+            tracebacks=level == "DEBUG",
+        )
     )
-    for noisy in ("httpx", "httpcore", "apscheduler", "aiohttp.access"):
+    logging.basicConfig(level=getattr(logging, level, logging.INFO), handlers=[handler])
+    # httpx logs every request URL at INFO (the URL carries the token); alembic chats at INFO.
+    for noisy in ("httpx", "httpcore", "apscheduler", "aiohttp.access", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+@dataclass(frozen=True)
+class ProbeFailure:
+    """Why the Bot API could not be used, what to check, and whether waiting can help."""
+
+    what: str
+    check: str
+    retry: bool
+
+
+def method_url(base_url: str, token: str, method: str) -> str:
+    """A Bot API method URL the way PTB builds it (``{token}`` in the base, or appended)."""
+    base = base_url.format(token=token) if "{token}" in base_url else base_url + token
+    return f"{base}/{method}"
+
+
+async def probe(settings: Settings, client: httpx.AsyncClient) -> ProbeFailure | None:
+    """Calls getMe once; None when the Bot API answered and accepted the token."""
+    url = method_url(settings.api_base_url, settings.bot_token, "getMe")
+    network = "check TELEGRAM_API_BASE_URL, the network and any proxy or firewall"
+    try:
+        response = await client.get(url, timeout=PROBE_TIMEOUT)
+    except httpx.TimeoutException:
+        return ProbeFailure(f"no answer within {PROBE_TIMEOUT:.0f} s", network, retry=True)
+    except httpx.HTTPError as exc:
+        reason = redact(str(exc), [settings.bot_token])[:200] or type(exc).__name__
+        return ProbeFailure(f"cannot connect ({reason})", network, retry=True)
+    if response.status_code == 401:
+        return ProbeFailure(
+            "the token was refused (401 Unauthorized)",
+            "check BOT_TOKEN: it must be the token BotFather gave this bot",
+            retry=False,
+        )
+    try:
+        body: Any = response.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict) or "ok" not in body:
+        return ProbeFailure(
+            f"the answer (HTTP {response.status_code}) is not from a Bot API",
+            "check TELEGRAM_API_BASE_URL: it must end in /bot, e.g. https://api.telegram.org/bot",
+            retry=True,
+        )
+    if body.get("ok"):
+        return None
+    description = str(body.get("description", ""))[:200]
+    if response.status_code == 404:
+        return ProbeFailure(
+            f"getMe was not found (404 {description})",
+            "check TELEGRAM_API_BASE_URL (it ends in /bot) and that BOT_TOKEN looks like "
+            "123456:ABC-DEF…",
+            retry=False,
+        )
+    return ProbeFailure(
+        f"the Bot API answered {response.status_code} {description}",
+        "check the Bot API server's status",
+        retry=response.status_code >= 500 or response.status_code == 429,
+    )
+
+
+async def wait_for_bot_api(
+    settings: Settings,
+    *,
+    out: TextIO | None = None,
+    sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> bool:
+    """Checks the Bot API and token before starting, retrying with backoff for a while.
+
+    Prints one line per new kind of failure and one when giving up; False means do not start.
+    """
+    out = out or sys.stderr
+    budget = max(0.0, settings.startup_retry_seconds)
+    started = clock()
+    delay = FIRST_DELAY
+    told: str | None = None
+    where = f"the Bot API at {settings.api_base_url}"
+    async with httpx.AsyncClient() as client:
+        while True:
+            failure = await probe(settings, client)
+            if failure is None:
+                if told is not None:
+                    print(f"{where} is reachable now; starting.", file=out, flush=True)
+                return True
+            left = budget - (clock() - started)
+            line = f"cannot start: {where}: {failure.what}; {failure.check}."
+            if not failure.retry:
+                print(f"{line} Not retrying.", file=out, flush=True)
+                return False
+            if left <= 0:
+                if told is None:
+                    print(f"{line} Not retrying (STARTUP_RETRY_SECONDS={budget:g}).", file=out)
+                else:
+                    print(f"giving up after {budget:g} s: {where}: {failure.what}.", file=out)
+                return False
+            if failure.what != told:
+                print(f"{line} Retrying for up to {left:.0f} s.", file=out, flush=True)
+                told = failure.what
+            await sleep(min(delay, left))
+            delay = min(delay * 2, MAX_DELAY)
+
+
+def _open_database(settings: Settings) -> Database | None:
+    """The migrated database, or None after one line saying what is wrong."""
+    try:
+        db = Database(settings.database_url)
+    except DatabaseConfigError as exc:
+        print(f"cannot start: {exc}", file=sys.stderr)
+        return None
+    try:
+        db.upgrade()
+    except SQLAlchemyError as exc:
+        print(f"cannot start: {describe_error(exc, settings.database_url)}", file=sys.stderr)
+        db.dispose()
+        return None
+    return db
 
 
 def run_bot(settings: Settings) -> int:
     """Runs the bot against Telegram (or TELEGRAM_API_BASE_URL) until stopped."""
     from bot.app import build_application
 
-    db = Database(settings.database_url)
-    db.upgrade()
-    app = build_application(settings, db)
-    if settings.webhook_url:
-        logger.info("starting in webhook mode on port %s", settings.webhook_port)
-        app.run_webhook(
-            listen=settings.webhook_listen,
-            port=settings.webhook_port,
-            webhook_url=settings.webhook_url,
-            secret_token=settings.webhook_secret or None,
-            allowed_updates=Update.ALL_TYPES,
-        )
-    else:
-        logger.info("starting in long-polling mode")
-        app.run_polling(allowed_updates=Update.ALL_TYPES)
-    db.dispose()
+    db = _open_database(settings)
+    if db is None:
+        return 1
+    try:
+        if not asyncio.run(wait_for_bot_api(settings)):
+            return 1
+        app = build_application(settings, db)
+        if settings.webhook_url:
+            logger.info("starting in webhook mode on port %s", settings.webhook_port)
+            app.run_webhook(
+                listen=settings.webhook_listen,
+                port=settings.webhook_port,
+                webhook_url=settings.webhook_url,
+                secret_token=settings.webhook_secret or None,
+                allowed_updates=Update.ALL_TYPES,
+                bootstrap_retries=BOOTSTRAP_RETRIES,
+            )
+        else:
+            logger.info("starting in long-polling mode")
+            app.run_polling(allowed_updates=Update.ALL_TYPES, bootstrap_retries=BOOTSTRAP_RETRIES)
+    except KeyboardInterrupt:
+        return 130
+    except TelegramError as exc:
+        message = redact(str(exc), [settings.bot_token])[:200]
+        print(f"stopped: the Bot API failed ({type(exc).__name__}: {message})", file=sys.stderr)
+        return 1
+    finally:
+        db.dispose()
     return 0
 
 
@@ -62,7 +243,13 @@ def run_from_command_line(argv: list[str]) -> int:
     )  # fmt: skip
     parser.add_argument("--no-interactive", dest="interactive", action="store_false")
     args = parser.parse_args(argv)
-    settings = Settings.from_env()
+    try:
+        settings = Settings.from_env()
+    except ValueError as exc:
+        print(
+            f"cannot start: a setting in the environment is not a number: {exc}", file=sys.stderr
+        )
+        return 2
     if args.mode == "demo" or (args.mode is None and not settings.bot_token):
         configure_logging("WARNING")
         from bot.demo import run_demo
@@ -75,5 +262,5 @@ def run_from_command_line(argv: list[str]) -> int:
     if not settings.bot_token:
         print("BOT_TOKEN is not set; run without 'run' for the offline demo.", file=sys.stderr)
         return 2
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, secrets=[settings.bot_token])
     return run_bot(settings)

@@ -7,12 +7,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-# The random-weight Argos packages the project's tests, demo checks and benchmarks use; they live
-# in the shared folder beside the repository (SANAD_FIXTURE_MODELS overrides).
+# The random-weight Argos packages the project's tests, demo checks and benchmarks use; built by
+# tools/build_fixture_models.py into the repository itself (SANAD_FIXTURE_MODELS overrides).
 FIXTURE_MODELS = Path(
-    os.environ.get(
-        "SANAD_FIXTURE_MODELS", PROJECT_ROOT.parent / "shared" / "models" / "tiny-random"
-    )
+    os.environ.get("SANAD_FIXTURE_MODELS", PROJECT_ROOT / "tests" / "fixtures" / "models")
 )
 TIMEZONE = "Europe/London"
 
@@ -41,6 +39,10 @@ class Settings:
     webhook_port: int = 8443
     log_level: str = "INFO"
     outbox_interval: float = 5.0
+    # An arrival date may be planned ahead, but not further than this many days from today.
+    arrival_horizon_days: int = 90
+    # How long start-up keeps retrying an unreachable Bot API before exiting with status 1.
+    startup_retry_seconds: float = 300.0
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -66,4 +68,10 @@ class Settings:
             webhook_port=int(_env("WEBHOOK_PORT", str(defaults.webhook_port))),
             log_level=_env("LOG_LEVEL", defaults.log_level).upper(),
             outbox_interval=float(_env("OUTBOX_INTERVAL", str(defaults.outbox_interval))),
+            arrival_horizon_days=int(
+                _env("ARRIVAL_HORIZON_DAYS", str(defaults.arrival_horizon_days))
+            ),
+            startup_retry_seconds=float(
+                _env("STARTUP_RETRY_SECONDS", str(defaults.startup_retry_seconds))
+            ),
         )

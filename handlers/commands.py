@@ -18,6 +18,7 @@ def guest_commands(t: Texts) -> list[BotCommand]:
     """What someone not yet registered can do."""
     return [
         BotCommand("start", t._("Join Sanad with your invite")),
+        # TRANSLATORS: descriptions in Telegram's command menu, shown beside /start, /help….
         BotCommand("help", t._("How Sanad works")),
         BotCommand("language", t._("Change language")),
     ]
@@ -27,10 +28,12 @@ def family_commands(t: Texts) -> list[BotCommand]:
     """A family member's commands."""
     return [
         BotCommand("menu", t._("Main menu")),
+        # TRANSLATORS: the family's /report: asking for help, never reporting someone.
         BotCommand("report", t._("Report a problem")),
         BotCommand("tickets", t._("My requests")),
         BotCommand("language", t._("Change language")),
         BotCommand("help", t._("Help")),
+        # TRANSLATORS: /cancel, said by the user: "stop what I am doing now".
         BotCommand("cancel", t._("Stop what I am doing")),
     ]
 

@@ -8,10 +8,15 @@ from bot.context import SanadContext
 from bot.i18n import Texts
 from bot.services import invites, registry
 from bot.services.errors import DomainError, InvalidInput, NotFound
+from bot.services.invites import AccountLinked, IssuedInvite
+from handlers import notify
 from handlers.common import answer, person_of, texts_for
 from storage.models import StaffRole
 
 STAFF_KINDS = {"staff", "caseworker", "lead", "coordinator"}
+# Typed after the name or id to move a connected person to a new Telegram account; phones
+# often turn "--" into a dash, so any leading dashes are ignored.
+RELINK_WORD = "relink"
 
 
 def usage_text(t: Texts) -> str:
@@ -23,6 +28,56 @@ def usage_text(t: Texts) -> str:
     )
 
 
+def _wants_relink(args: list[str]) -> tuple[list[str], bool]:
+    """Splits a trailing ``relink`` (or ``--relink``) off the arguments."""
+    if len(args) > 2 and args[-1].lstrip("-—–").lower() == RELINK_WORD:
+        return args[:-1], True
+    return args, False
+
+
+def relink_refused_text(t: Texts, name: str, command: str) -> str:
+    """The person is already connected: say so and how to move them to a new account."""
+    return t._(
+        "{name} is already connected to Sanad on a Telegram account, so no invite was "
+        "created. If they now use a different phone or account, send:\n{command}\n"
+        "Their old account will be disconnected and told.",
+        name=name,
+        command=command,
+    )
+
+
+def member_missing_text(t: Texts, error: NotFound) -> str:
+    """A family reference that exists, but without the member named (or without members)."""
+    ref = str(error.details["family"])
+    raw = error.details.get("members")
+    members = [str(m) for m in raw] if isinstance(raw, list) else []
+    if not members:
+        return t._(
+            "Family {ref} has no members registered yet. Ask your administrator to add them "
+            "(admin add-member --family {ref} --name NAME), then invite them.",
+            ref=ref,
+        )
+    return t.n_(
+        "Family {ref} has no member called {name}. Its member is: {members}.",
+        "Family {ref} has no member called {name}. Its members are: {members}.",
+        len(members),
+        ref=ref,
+        name=str(error.details.get("member", "")),
+        members=", ".join(members),
+    )
+
+
+def choose_member_text(t: Texts, ref: str, members: list[str]) -> str:
+    """A household with several members: which one?"""
+    return t.n_(
+        "Family {ref} has {n} member: {members}. Send /invite family {ref} NAME.",
+        "Family {ref} has {n} members: {members}. Send /invite family {ref} NAME.",
+        len(members),
+        ref=ref,
+        members=", ".join(members),
+    )
+
+
 async def invite_command(update: Update, context: SanadContext) -> None:
     """Creates an invite and shows the link and code; only coordinators may."""
     person = person_of(update, context)
@@ -30,12 +85,13 @@ async def invite_command(update: Update, context: SanadContext) -> None:
     if not person.is_coordinator:
         await answer(update, t._("Only coordinators can create invite links."))
         return
-    args = context.args or []
+    args, relink = _wants_relink(list(context.args or []))
     if len(args) < 2 or args[0].lower() not in STAFF_KINDS | {"family"}:
         await answer(update, usage_text(t))
         return
     kind = args[0].lower()
     actor = f"staff:{person.staff_id}"
+    ttl = context.settings.invite_ttl_days
     try:
         with context.db.session() as session:
             if kind == "family":
@@ -43,10 +99,7 @@ async def invite_command(update: Update, context: SanadContext) -> None:
                     session, family=args[1], name=" ".join(args[2:]) or None
                 )
                 issued = invites.create_invite(
-                    session,
-                    member_id=member.id,
-                    ttl_days=context.settings.invite_ttl_days,
-                    actor=actor,
+                    session, member_id=member.id, ttl_days=ttl, relink=relink, actor=actor
                 )
                 who = t._("{name} of family {ref}", name=member.name, ref=args[1].upper())
             else:
@@ -56,30 +109,49 @@ async def invite_command(update: Update, context: SanadContext) -> None:
                 if kind != "staff" and staff.role != StaffRole(kind):
                     raise InvalidInput("role")
                 issued = invites.create_invite(
-                    session,
-                    staff_id=staff.id,
-                    ttl_days=context.settings.invite_ttl_days,
-                    actor=actor,
+                    session, staff_id=staff.id, ttl_days=ttl, relink=relink, actor=actor
                 )
                 who = staff.name
-    except NotFound:
-        await answer(update, t._("Nobody registered matches that. Check the reference or id."))
+    except AccountLinked as exc:
+        command = " ".join(["/invite", *args, RELINK_WORD])
+        await answer(update, relink_refused_text(t, str(exc.details["name"]), command))
+        return
+    except NotFound as exc:
+        if "members" in exc.details:
+            await answer(update, member_missing_text(t, exc))
+        else:
+            await answer(update, t._("Nobody registered matches that. Check the reference or id."))
+        return
+    except InvalidInput as exc:
+        members = exc.details.get("members")
+        if isinstance(members, list) and members:
+            ref = str(exc.details["family"])
+            await answer(update, choose_member_text(t, ref, [str(m) for m in members]))
+        else:
+            await answer(update, usage_text(t))
         return
     except DomainError:
         await answer(update, usage_text(t))
         return
+    if issued.relinked:
+        notify.kick(context.application)
+    await answer(update, _invite_text(t, context, issued, who))
+
+
+def _invite_text(t: Texts, context: SanadContext, issued: IssuedInvite, who: str) -> str:
+    """The link and code, and a word about the old account when one was cut off."""
     link = invites.deep_link(context.settings.bot_username, issued.code)
-    await answer(
-        update,
-        t._(
-            "Invite for {who}. It works once and expires on {date}.\n\n{link}\n\n"
-            "If the link does not open, they can send /start {code}",
-            who=who,
-            date=t.datetime(issued.expires_at),
-            link=link,
-            code=invites.display_code(issued.code),
-        ),
+    text = t._(
+        "Invite for {who}. It works once and expires on {date}.\n\n{link}\n\n"
+        "If the link does not open, they can send /start {code}",
+        who=who,
+        date=t.datetime(issued.expires_at),
+        link=link,
+        code=invites.display_code(issued.code),
     )
+    if issued.relinked:
+        text += "\n\n" + t._("Their old Telegram account was disconnected and told.")
+    return text
 
 
 async def invite_button(update: Update, context: SanadContext) -> None:

@@ -11,6 +11,10 @@ from handlers.commands import set_person_commands
 from handlers.common import answer, keyboard, person_of, resolve_person
 from handlers.menu import menu_for, menu_prompt
 
+# Both languages, one per line: on one line the bidi algorithm reorders the Arabic and English
+# halves around the slash, and a line that starts in Arabic keeps its own direction.
+LANGUAGE_PROMPT = "يرجى اختيار اللغة:\nChoose your language:"
+
 
 def language_keyboard() -> InlineKeyboardMarkup:
     """One button per language, each in its own script."""
@@ -19,7 +23,7 @@ def language_keyboard() -> InlineKeyboardMarkup:
 
 async def language_command(update: Update, context: SanadContext) -> None:
     """/language: asks which language, in both (a person may not read the current one)."""
-    await answer(update, "اختر اللغة / Choose your language:", language_keyboard())
+    await answer(update, LANGUAGE_PROMPT, language_keyboard())
 
 
 async def language_button(update: Update, context: SanadContext) -> None:

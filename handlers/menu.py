@@ -8,6 +8,7 @@ from bot.context import SanadContext
 from bot.i18n import Texts
 from bot.services.people import Person
 from handlers.common import answer, edit_or_send, keyboard, person_of, texts_for
+from handlers.render import emergency_guidance
 from storage.models import StaffRole
 
 
@@ -15,6 +16,8 @@ def family_menu(t: Texts) -> InlineKeyboardMarkup:
     """The family's main menu: one big button per thing they can do."""
     return keyboard(
         [
+            # TRANSLATORS: the family's main button for asking for help (in Arabic: "I have a
+            # problem"), never "reporting" someone to the authorities.
             [(t._("📝 Report a problem"), "menu:report")],
             [(t._("📋 My requests"), "menu:tickets")],
             [(t._("📅 Book a meeting"), "menu:book"), (t._("🗓 My appointments"), "menu:appts")],
@@ -46,7 +49,8 @@ def menu_for(t: Texts, person: Person) -> InlineKeyboardMarkup:
 
 def menu_prompt(t: Texts) -> str:
     """The line above every main menu."""
-    return t._("What would you like to do? Tap a button.")
+    # TRANSLATORS: above every main menu. Do not assume the reader is a man or a woman.
+    return t._("How can we help? Tap a button.")
 
 
 async def send_menu(update: Update, context: SanadContext) -> None:
@@ -80,15 +84,18 @@ def help_text(t: Texts, person: Person) -> str:
                 "/invite family FAMILY-REF [member name] or /invite staff STAFF-ID."
             )
         return text
-    return t._(
+    # TRANSLATORS: the family's /help. Name the buttons exactly as they are translated
+    # ("📝 Report a problem" must not sound like reporting someone to the authorities).
+    about = t._(
         "Sanad helps you talk to your caseworker.\n\n"
         "📝 Report a problem: tell us about a problem with your home, health, money, school, "
-        "English classes, documents or anything else. You will get a reference number.\n"
+        "English classes, documents or anything else. You will get a request number.\n"
         "📋 My requests: see your requests and the answers from your caseworker.\n"
-        "🌐 Language: choose Arabic or English.\n\n"
-        "In an emergency call 999. For urgent medical advice call NHS 111.\n\n"
-        "Commands: /menu /report /tickets /language /help /cancel"
+        "🌐 Language: choose Arabic or English."
     )
+    # TRANSLATORS: the last line of the family's /help; commands stay as they are.
+    commands = t._("Commands: /menu /report /tickets /language /help /cancel")
+    return "\n\n".join((about, emergency_guidance(t), commands))
 
 
 async def help_command(update: Update, context: SanadContext) -> None:
@@ -118,7 +125,7 @@ def not_ready_text(t: Texts, feature: str) -> str:
         "stats": t._("Provider figures are not ready yet in Sanad."),
         "mydata": t._(
             "A copy of your data is not ready yet in Sanad. You can ask your caseworker or the "
-            "council resettlement team for a copy, or ask them to delete it."
+            "council's resettlement team for a copy, or ask them to delete it."
         ),
     }
     return sentences[feature]

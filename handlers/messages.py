@@ -15,7 +15,8 @@ async def on_private_message(update: Update, context: SanadContext) -> None:
     person = person_of(update, context)
     if person.is_staff:
         await staff_tickets.on_staff_message(update, context)
-    elif person.is_member:
+    elif person.is_member and (person.consented or update.edited_message is None):
+        # The gate lets edits through unchecked: a family that has not consented is not read.
         await report.on_family_message(update, context)
 
 

@@ -18,11 +18,20 @@ from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import Application
 
 from bot.i18n import Texts, texts
-from bot.services import escalation, notifications, people, routing, tickets
+from bot.services import (
+    escalation,
+    notifications,
+    people,
+    routing,
+    safeguarding_alerts,
+    tickets,
+)
+from bot.services.people import Person
 from handlers import translate
 from handlers.common import keyboard
 from handlers.render import (
     CardContext,
+    danger_lines,
     needs_translation_buttons,
     readable,
     split_text,
@@ -35,6 +44,7 @@ from storage.models import (
     District,
     Household,
     Notification,
+    SafeguardingFinding,
     Staff,
     Ticket,
     TicketMessage,
@@ -77,6 +87,76 @@ def card_context(session: Session, ticket: Ticket, *, include_notes: bool) -> Ca
         category=session.get(Category, ticket.category_id),
         assignee=assignee.name if assignee else None,
         messages=tickets.messages_of(session, ticket.id or 0, include_notes=include_notes),
+        **_danger(safeguarding_alerts.ticket_findings(session, ticket.id or 0)),
+    )
+
+
+def _danger(findings: list[SafeguardingFinding]) -> dict[str, Any]:
+    """The safeguarding level and (category, words) pairs a card shows for some findings."""
+    pairs = {(s["category"], s["matched"]): None for f in findings for s in f.signals}
+    return {
+        "danger_level": str(safeguarding_alerts.ticket_level(findings)),
+        "danger": tuple(pairs),
+    }
+
+
+def _render_alert(
+    session: Session, notification: Notification, person: Person, t: Texts
+) -> Outgoing | None:
+    """A safeguarding alert: what was found, and the family's words only for staff who may see
+    the household; with the request's card and buttons once there is a request."""
+    finding = session.get(SafeguardingFinding, notification.data.get("finding"))
+    if finding is None:
+        return None
+    household = session.get(Household, finding.household_id)
+    assert household is not None
+    ticket = session.get(Ticket, finding.ticket_id) if finding.ticket_id else None
+    intro = t._(
+        "🚨 Safeguarding alert: a family's words suggest someone may be in danger now. The "
+        "family was shown the emergency numbers straight away."
+    )
+    markup = None
+    if ticket is not None:
+        allowed = tickets.can_see(person, ticket, household)
+        card = card_context(session, ticket, include_notes=False)
+        card.messages = []
+        if not allowed:  # categories only: even the matched words are the family's
+            card.danger = tuple((category, "") for category, _ in card.danger)
+        lines = [staff_card(t, card, intro=intro)]
+        if allowed:
+            markup = staff_buttons(t, ticket)
+    else:
+        caseworker = (
+            session.get(Staff, household.caseworker_id) if household.caseworker_id else None
+        )
+        provider_id = caseworker.provider_id if caseworker is not None else None
+        allowed = safeguarding_alerts.may_see_household(person, household, provider_id)
+        district = session.get(District, household.district_id)
+        danger = _danger([finding])
+        if not allowed:
+            danger["danger"] = tuple((category, "") for category, _ in danger["danger"])
+        lines = [
+            intro,
+            t._(
+                "Family {family} · {district}",
+                family=household.reference,
+                district=district.name if district else "?",
+            ),
+            *danger_lines(t, danger["danger_level"], danger["danger"]),
+            t._(
+                "They have not sent a request yet: it will reach you when they do. Please "
+                "contact the family now."
+            ),
+        ]
+    if allowed:
+        lines += ["", t._("Family wrote:"), finding.text]
+    else:
+        lines.append(t._("The family's words are shown only to staff who support this family."))
+    return Outgoing(
+        chat_id=notification.chat_id,
+        pieces=split_text("\n".join(lines)),
+        markup=markup,
+        ticket_id=ticket.id if ticket is not None and allowed else None,
     )
 
 
@@ -89,6 +169,8 @@ def _intro(t: Texts, notification: Notification) -> str:
         return t._("📥 New request")
     if template == "staff.urgent":
         return t._("🚨 This request is now marked urgent.")
+    if template == safeguarding_alerts.OPENED_TEMPLATE:
+        return t._("🛡 The family has now sent the request that the safeguarding alert was about.")
     if template == "staff.reopened":
         return t._("🔄 The family reopened this request.")
     if template == "staff.unreachable":
@@ -103,10 +185,24 @@ def _intro(t: Texts, notification: Notification) -> str:
     return t._("💬 New message from the family")
 
 
+def unlinked_text(t: Texts) -> str:
+    """Told to a Telegram account that a relink cut off."""
+    return t._(
+        "This Telegram account is no longer connected to Sanad: your invite was moved to "
+        "another account. If you did not ask for this, please contact your caseworker or the "
+        "council's resettlement team."
+    )
+
+
 def render(session: Session, notification: Notification) -> Outgoing | None:
     """Builds the message for a queued notice, in the recipient's language."""
     person = people.identify(session, telegram_user_id=notification.chat_id, language_code=None)
     t = texts(person.language)
+    if notification.template == notifications.ACCOUNT_UNLINKED:
+        t = texts(str(notification.data.get("language") or person.language))
+        return Outgoing(chat_id=notification.chat_id, pieces=[unlinked_text(t)])
+    if notification.template == safeguarding_alerts.ALERT_TEMPLATE:
+        return _render_alert(session, notification, person, t)
     ticket = session.get(Ticket, notification.ticket_id) if notification.ticket_id else None
     if ticket is None:
         return None

@@ -10,6 +10,7 @@ import logging
 from dataclasses import asdict
 from typing import Any
 
+from sqlmodel import Session
 from telegram import CallbackQuery, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
 
@@ -17,7 +18,10 @@ from bot.context import SanadContext
 from bot.i18n import Texts
 from bot.services import categories, flows, tickets
 from bot.services.errors import Conflict, InvalidInput, NotFound
-from bot.services.tickets import Part
+from bot.services.people import Person
+from bot.services.safeguarding import Category as Danger
+from bot.services.safeguarding import DangerLevel
+from bot.services.tickets import Checked, Part
 from handlers import notify
 from handlers.common import answer, keyboard, person_of, texts_for
 from handlers.menu import menu_for
@@ -28,6 +32,8 @@ from storage.types import utcnow
 logger = logging.getLogger(__name__)
 
 MAX_FILE_BYTES = 20 * 1024 * 1024  # what the Bot API lets a bot fetch
+# Danger at home: the guidance then adds the National Domestic Abuse Helpline.
+ABUSE = frozenset({Danger.VIOLENCE, Danger.THREAT, Danger.SEXUAL_ABUSE, Danger.FORCED_MARRIAGE})
 
 
 class FileTooLarge(Exception):
@@ -155,18 +161,23 @@ async def category_button(update: Update, context: SanadContext) -> None:
 
 
 async def add_to_report(update: Update, context: SanadContext, flow_data: dict[str, Any]) -> None:
-    """A message while describing: kept as part of the report."""
+    """A message while describing, or while the category buttons are showing: kept as part of
+    the report (never dropped), and the family sees the buttons of the step they are at."""
     message = update.effective_message
     assert message is not None
     person = person_of(update, context)
     t = texts_for(update, context)
+    at_category = flow_data.get("step") == "category"
+    with context.db.session() as session:
+        options = categories.active_categories(session) if at_category else []
+    markup = category_keyboard(t, options) if at_category else describe_keyboard(t)
     try:
         part = await part_from(message, context)
     except FileTooLarge:
-        await answer(update, _too_large_text(t), describe_keyboard(t))
+        await answer(update, _too_large_text(t), markup)
         return
     if part is None:
-        await answer(update, unsupported_in_report(t), describe_keyboard(t))
+        await answer(update, unsupported_in_report(t), markup)
         return
     with context.db.session() as session:
         flow = flows.current(session, person.telegram_user_id)
@@ -175,7 +186,11 @@ async def add_to_report(update: Update, context: SanadContext, flow_data: dict[s
         if any(p.get("source_message_id") == part.source_message_id for p in parts):
             return  # the same Telegram message again (a redelivery after a restart)
         flows.update(session, flow, parts=[*parts, asdict(part)])
-    await answer(update, t._("Added. Add more, or tap Send."), describe_keyboard(t))
+    if at_category:
+        text = t._("I have kept your message with your request. Please tap the closest category.")
+    else:
+        text = t._("Added. Add more, or tap Send.")
+    await answer(update, text, markup)
 
 
 def unsupported_in_report(t: Texts) -> str:
@@ -270,15 +285,10 @@ def acknowledgement(t: Texts, ticket: Ticket, *, now: Any) -> str:
     hours = tickets.WORKING_HOURS
     if ticket.urgent:
         lines.append(t._("We have marked it as urgent and told the council's team straight away."))
-    if not hours.is_open(now):
-        lines.append(
-            t._(
-                "The office is closed now. Your caseworker will read it from {when}.",
-                when=t.datetime(hours.next_opening(now)),
-            )
-        )
-    if ticket.urgent or not hours.is_open(now):
-        lines.append(emergency_guidance(t))
+    closed = not hours.is_open(now)
+    if ticket.urgent or closed:
+        opens_at = hours.next_opening(now) if closed else None
+        lines.append(emergency_guidance(t, out_of_hours=closed, opens_at=opens_at))
     lines.append(t._("You can see your requests at any time with 📋 My requests."))
     return "\n\n".join(lines)
 
@@ -316,21 +326,100 @@ async def confirm_button(update: Update, context: SanadContext) -> None:
 # ---------------------------------------------------------------- outside any flow
 
 
+def danger_notice(t: Texts, checked: Checked, *, now: Any) -> str:
+    """Said at once when a family's words suggest danger: staff were told, and what to do now."""
+    hours = tickets.WORKING_HOURS
+    closed = not hours.is_open(now)
+    guidance = emergency_guidance(
+        t,
+        abuse=bool(ABUSE & set(checked.categories)),
+        out_of_hours=closed,
+        opens_at=hours.next_opening(now) if closed else None,
+    )
+    told = t._(
+        "What you wrote worries us, so we have told your caseworker and the council's team "
+        "straight away."
+    )
+    return f"{told}\n\n{guidance}"
+
+
+async def check_danger(
+    update: Update, context: SanadContext, *, ticket_id: int | None, seen: bool
+) -> Checked:
+    """Triages a family message (text or caption) the moment it arrives, in any step. Urgent
+    danger: the family sees the guidance now and the outbox alerts staff, once per message;
+    ``seen`` (a redelivery or an edit already taken in) shows the guidance only if the edit
+    is what made it urgent."""
+    message = update.effective_message
+    assert message is not None
+    text = message.text or message.caption or ""
+    if not text.strip():
+        return Checked(DangerLevel.NONE)
+    person = person_of(update, context)
+    source = (message.chat_id, message.message_id)
+    try:
+        with context.db.session() as session:
+            checked = tickets.check_arrival(
+                session, person=person, text=text, source=source, ticket_id=ticket_id
+            )
+    except NotFound:  # the request is gone or not theirs: check without it
+        with context.db.session() as session:
+            checked = tickets.check_arrival(session, person=person, text=text, source=source)
+    if checked.alerted:
+        logger.info("safeguarding alert queued (%s)", ",".join(checked.categories))
+        notify.kick(context.application)
+    if checked.urgent and (checked.alerted or not seen):
+        t = texts_for(update, context)
+        await answer(update, danger_notice(t, checked, now=utcnow()))
+    return checked
+
+
+def _known_ticket(
+    session: Session, person: Person, message: Message, flow_name: str, flow_data: dict[str, Any]
+) -> int | None:
+    """The request a message will join, when that is already clear as it arrives."""
+    if flow_name == "report":
+        return None  # a draft: no request yet
+    if flow_name == "family_add":
+        return int(flow_data["ticket_id"])
+    if message.reply_to_message is not None:
+        linked = tickets.ticket_for_message(
+            session, chat_id=message.chat_id, message_id=message.reply_to_message.message_id
+        )
+        if linked is not None:
+            return linked
+    if flow_name == "attach":
+        return None  # waiting for "which request?"
+    open_tickets = tickets.open_family_tickets(session, person=person)
+    return open_tickets[0].id if len(open_tickets) == 1 else None
+
+
+def _in_flow(flow_data: dict[str, Any], message: Message) -> bool:
+    """Whether a message is already kept in a draft or a "which request?" wait."""
+    return any(
+        p.get("source_chat_id") == message.chat_id
+        and p.get("source_message_id") == message.message_id
+        for p in flow_data.get("parts", [])
+    )
+
+
 async def on_family_message(update: Update, context: SanadContext) -> None:
-    """Any family message: part of a flow, a reply to a ticket, or the start of a request."""
+    """Any family message: checked for danger first, then part of a flow, a reply to a ticket,
+    or the start of a request."""
     message = update.effective_message
     assert message is not None
     person = person_of(update, context)
     t = texts_for(update, context)
     with context.db.session() as session:
-        if tickets.already_stored(session, message.chat_id, message.message_id):
-            return  # a redelivered update after a restart: already taken in
         flow = flows.current(session, person.telegram_user_id)
         flow_name, flow_data = (flow.name, dict(flow.data)) if flow else ("", {})
+        seen = tickets.already_stored(session, message.chat_id, message.message_id)
+        seen = seen or _in_flow(flow_data, message)
+        target = _known_ticket(session, person, message, flow_name, flow_data)
+    await check_danger(update, context, ticket_id=target, seen=seen)
+    if seen:
+        return  # a redelivered update after a restart, or an edit: already taken in
     if flow_name == "report":
-        if flow_data.get("step") == "category":
-            await _remind_category(update, context, t)
-            return
         await add_to_report(update, context, flow_data)
         return
     try:
@@ -376,15 +465,6 @@ async def on_family_message(update: Update, context: SanadContext) -> None:
     await answer(update, t._("Which request is this about?"), keyboard(rows))
 
 
-async def _remind_category(update: Update, context: SanadContext, t: Texts) -> None:
-    """A message while the category is still to be chosen."""
-    with context.db.session() as session:
-        options = categories.active_categories(session)
-    await answer(
-        update, t._("Please tap the closest category first."), category_keyboard(t, options)
-    )
-
-
 async def _add_to_ticket(
     update: Update, context: SanadContext, ticket_id: int, parts: list[Part]
 ) -> None:
@@ -404,10 +484,10 @@ async def _add_to_ticket(
     except (NotFound, InvalidInput):
         await answer(update, t._("I could not add that to a request."), menu_for(t, person))
         return
-    text = t._("Sent to your caseworker, with your request {ref}.", ref=ticket.reference)
-    if ticket.urgent and any(part.text for part in parts):
-        text += "\n\n" + emergency_guidance(t)
-    await answer(update, text)
+    # Danger in these messages was answered with the guidance as each one arrived.
+    await answer(
+        update, t._("Sent to your caseworker, with your request {ref}.", ref=ticket.reference)
+    )
     notify.kick(context.application)
 
 

@@ -9,7 +9,7 @@ from sqlmodel import Session
 from telegram import CallbackQuery, Update
 
 from bot.context import SanadContext
-from bot.i18n import Texts
+from bot.i18n import BIDI_CONTROLS, Texts, plain
 from bot.services import flows, saved_replies, tickets
 from bot.services.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from bot.services.people import Person
@@ -432,7 +432,9 @@ async def _command_with_ref(update: Update, context: SanadContext, *, note: bool
     message = update.effective_message
     assert message is not None and message.text is not None
     _, _, rest = message.text.partition(" ")
-    ref_text, _, text = rest.strip().partition(" ")
+    # A reference copied from an Arabic message carries bidi marks, and may be typed ٤٢.
+    ref_text, _, text = rest.lstrip(BIDI_CONTROLS).strip().partition(" ")
+    ref_text = plain(ref_text)
     if not ref_text or not text.strip():
         usage = (
             t._("Write it like this: /note K-0042 your note")

@@ -28,6 +28,7 @@ def bilingual(build: Callable[[Texts], str]) -> str:
 
 def not_registered_text(t: Texts) -> str:
     """What a stranger is told: how to get an invite."""
+    # TRANSLATORS: "the council" is Kent County Council (in Arabic: the municipality).
     return t._(
         "Welcome to Sanad.\n"
         "Sanad is for families supported by the Kent refugee resettlement programme, and for "
@@ -57,15 +58,28 @@ def too_many_text(t: Texts, minutes: int) -> str:
 
 def privacy_text(t: Texts) -> str:
     """The short, plain privacy notice a family member sees before anything else."""
+    # TRANSLATORS: the privacy notice; every sentence must stay true. "Kent County Council"
+    # is the council (in Arabic: the municipality, with the English name in brackets). The
+    # ICO is the UK's data protection regulator; keep ico.org.uk and 0303 123 1113 as they
+    # are. Address the family in the plural or with neutral forms.
     return t._(
         "Before we start, how Sanad looks after your information:\n\n"
-        "• We keep your family's details, your messages to your caseworker and your "
-        "appointments.\n"
-        "• Only your caseworker, their team and the council's resettlement team can see them.\n"
-        "• Messages are translated on the council's own computer. They are not sent to any "
-        "other company.\n"
-        "• You can ask for a copy of your information, or ask us to delete it, at any time: "
-        "ask your caseworker.\n\n"
+        "• Kent County Council and the organisation your caseworker works for are responsible "
+        "for your information.\n"
+        "• Sanad keeps your family's details, your messages to your caseworker and your "
+        "appointments. Only your caseworker, their team and the council's resettlement team "
+        "can see them.\n"
+        "• Your messages travel through Telegram, so Telegram also holds them, under its own "
+        "rules.\n"
+        "• Messages are translated on Sanad's own computer. They are not sent to any other "
+        "company for translation.\n"
+        "• If we think someone is at risk of harm, we may share information with the services "
+        "that can keep them safe, such as the police, doctors or children's services.\n"
+        "• We keep your information while your family is supported by the programme, and "
+        "delete it after that, as the council's policy says.\n"
+        "• You can ask your caseworker for a copy of your information, or ask us to delete "
+        "it. If you are unhappy with how we use it, you can complain to the Information "
+        "Commissioner's Office (ICO): ico.org.uk or 0303 123 1113.\n\n"
         'Tap "I understand" to continue.'
     )
 

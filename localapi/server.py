@@ -11,6 +11,7 @@ import copy
 import inspect
 import json
 import logging
+import re
 import time
 from types import TracebackType
 from typing import Any, Self
@@ -27,6 +28,8 @@ logger = logging.getLogger(__name__)
 
 JSON = dict[str, Any]
 MAX_BODY = 60 * 1024 * 1024
+# Telegram answers 401 to a well-formed but wrong token, and 404 to one not shaped like a token.
+TOKEN_SHAPE = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
 MAX_POLL_TIMEOUT = 50.0
 CONFLICT = "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"
 WEBHOOK_CONFLICT = (
@@ -230,6 +233,8 @@ class LocalBotAPI:
 
     async def _handle_method(self, request: web.Request) -> web.Response:
         if request.match_info["token"] != self.token:
+            if not TOKEN_SHAPE.match(request.match_info["token"]):
+                return _error(ApiError(404, "Not Found"))
             return _error(ApiError(401, "Unauthorized"))
         name = request.match_info["method"]
         try:

@@ -303,3 +303,31 @@ class Notification(SQLModel, table=True):
     failed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     attempts: int = 0
     error: str | None = None
+
+
+class SafeguardingFinding(SQLModel, table=True):
+    """Danger found in one family message at arrival: its level, signals and who was alerted.
+
+    One row per Telegram message (the unique source), so a redelivered update or an edit never
+    alerts twice; ``ticket_id`` is filled when the message becomes part of a request.
+    """
+
+    __table_args__ = (
+        UniqueConstraint("source_chat_id", "source_message_id", name="uq_finding_source"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    household_id: int = Field(foreign_key="household.id", index=True)
+    member_id: int = Field(foreign_key="member.id")
+    ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
+    level: str  # DangerLevel: "high" or "urgent"
+    signals: list[dict[str, str]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )  # [{category, matched, rule, level}]
+    text: str = ""  # the family's words, shown only to staff who may see the household
+    alerted: bool = False  # the urgent alert was queued
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    source_chat_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    source_message_id: int | None = Field(
+        default=None, sa_column=Column(BigInteger, nullable=True)
+    )

@@ -15,6 +15,24 @@ from storage.db import Database
 
 POSTGRES_URL = os.environ.get("SANAD_TEST_POSTGRES_URL", "")
 
+# `make test-fast` deselects both markers. e2e: a real PTB Application against the local Bot
+# API (by path). translation: argostranslate with the fixture packages (by the fixtures that
+# provide them, so the model-free tests under tests/translation stay in the fast run).
+E2E_PATHS = ("tests/e2e/", "tests/localapi/test_ptb_flow.py")
+TRANSLATION_FIXTURES = frozenset(
+    {"models_dir", "fixture_packages", "with_models", "built_packages"}
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark the slow end-to-end tests and the real-library translation tests."""
+    for item in items:
+        where = item.path.relative_to(config.rootpath).as_posix()
+        if where.startswith(E2E_PATHS):
+            item.add_marker(pytest.mark.e2e)
+        if TRANSLATION_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.translation)
+
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def db(request: pytest.FixtureRequest) -> Iterator[Database]:

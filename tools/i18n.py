@@ -9,8 +9,11 @@ from __future__ import annotations
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterable
+from datetime import UTC, datetime
 from pathlib import Path
 
+from babel.messages.catalog import Catalog, Message
 from babel.messages.pofile import read_po, write_po
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,6 +26,22 @@ ARABIC_PLURALS = (
     "n%100>=11 ? 4 : 5);"
 )
 PYBABEL = [sys.executable, "-m", "babel.messages.frontend"]
+VERSION = "0.1.0"
+TEAM_EMAIL = "sanad@kent.gov.uk"
+TEAM = f"Sanad team <{TEAM_EMAIL}>"
+# Who answers for each catalog: the Arabic is reviewed by the programme's Arabic speakers.
+LANGUAGE_TEAMS = {
+    "ar": f"Sanad Arabic translators <{TEAM_EMAIL}>",
+    "en": f"Sanad team <{TEAM_EMAIL}>",
+}
+HEADER_COMMENT = (
+    "# {language} translations for Sanad.\n"
+    "# Copyright (C) 2026 Kent County Council\n"
+    "# This file is distributed under the same license as the Sanad project.\n"
+    f"# {TEAM}, 2026."
+)
+# Texts._, Texts.n_, and the msgctxt forms Texts.p_(context, msgid), Texts.np_(context, s, p, n).
+KEYWORDS = ("-k", "_", "-k", "n_:1,2", "-k", "p_:1c,2", "-k", "np_:1c,2,3")
 
 
 def po_path(language: str) -> Path:
@@ -31,11 +50,12 @@ def po_path(language: str) -> Path:
 
 
 def extract(output: Path = POT) -> None:
-    """Collects every t._() and t.n_() string into messages.pot (or ``output``)."""
+    """Collects every t._(), t.n_(), t.p_() and t.np_() string into messages.pot."""
     subprocess.run(
-        [*PYBABEL, "extract", "-F", str(ROOT / "babel.cfg"), "-k", "_", "-k", "n_:1,2",
+        [*PYBABEL, "extract", "-F", str(ROOT / "babel.cfg"), *KEYWORDS,
          "--add-comments=TRANSLATORS:", "--sort-by-file", "--no-wrap",
-         "--project=Sanad", "--copyright-holder=Kent County Council",
+         "--project=Sanad", f"--version={VERSION}", "--copyright-holder=Kent County Council",
+         f"--msgid-bugs-address={TEAM_EMAIL}", f"--last-translator={TEAM}",
          "-o", str(output), "bot", "handlers"],
         check=True, cwd=ROOT, capture_output=True,
     )  # fmt: skip
@@ -57,6 +77,7 @@ def update() -> None:
                 message.string = ("", "") if message.pluralizable else ""
         catalog.update(template, no_fuzzy_matching=True)
         catalog.obsolete.clear()
+        _complete_header(catalog, language)
         if language == "en":
             for message in catalog:
                 if message.id:
@@ -64,6 +85,18 @@ def update() -> None:
         with path.open("wb") as handle:
             write_po(handle, catalog, width=0, omit_header=False)
         _pin_header(path, language)
+
+
+def _complete_header(catalog: Catalog, language: str) -> None:
+    """A real header: who translated, which team, when; never marked fuzzy."""
+    catalog.fuzzy = False
+    catalog.version = VERSION
+    catalog.msgid_bugs_address = TEAM_EMAIL
+    catalog.last_translator = TEAM
+    catalog.language_team = LANGUAGE_TEAMS[language]
+    catalog.revision_date = datetime.now(UTC).replace(microsecond=0)
+    name = "Arabic" if language == "ar" else "English"
+    catalog.header_comment = HEADER_COMMENT.format(language=name)
 
 
 def _pin_header(path: Path, language: str) -> None:
@@ -92,12 +125,12 @@ def compile_catalogs() -> None:
 def check() -> int:
     """Fails when the template is out of date or any Arabic string is missing."""
     with POT.open("rb") as handle:
-        before = {m.id for m in read_po(handle) if m.id}
+        before = _keys(read_po(handle))
     with tempfile.TemporaryDirectory() as folder:
         fresh = Path(folder) / "messages.pot"
         extract(fresh)
         with fresh.open("rb") as handle:
-            after = {m.id for m in read_po(handle) if m.id}
+            after = _keys(read_po(handle))
     problems = []
     if before != after:
         problems.append("messages.pot is out of date: run make i18n-extract i18n-update")
@@ -105,14 +138,20 @@ def check() -> int:
         with po_path(language).open("rb") as handle:
             catalog = read_po(handle, locale=language)
         missing = [m.id for m in catalog if m.id and (m.fuzzy or not all(_strings(m.string)))]
-        ids = {m.id for m in catalog if m.id}
-        if ids != after:
+        if _keys(catalog) != after:
             problems.append(f"{language}: catalog not in sync with messages.pot")
         if missing:
             problems.append(f"{language}: {len(missing)} untranslated or fuzzy")
+        if catalog.fuzzy or catalog.last_translator != TEAM:
+            problems.append(f"{language}: header is fuzzy or has no real Last-Translator")
     for problem in problems:
         print(problem, file=sys.stderr)
     return 1 if problems else 0
+
+
+def _keys(catalog: Iterable[Message]) -> set[tuple[str | None, object]]:
+    """Each message's (msgctxt, msgid): the same English may be a button and a status."""
+    return {(m.context, m.id) for m in catalog if m.id}
 
 
 def _strings(value: object) -> tuple[str, ...]:

@@ -29,7 +29,8 @@ _URL = r"(?:https?://|www\.)[^\s<>\"'،]*[^\s<>\"'.,;:!?)\]،؟]"
 _EMAIL = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"
 _DATE = r"\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}"
 _TIME = r"\d{1,2}[:.]\d{2}(?:\s?[AaPp]\.?[Mm]\.?)?(?!\d)|\d{1,2}\s?[AaPp]\.?[Mm]\.?(?!\w)"
-_PHONE = r"(?:\+\d{1,3}[\s-]?)?(?:\(0\)[\s-]?)?\d(?:[\s-]?\d){6,13}"
+# Ordinary numbers, and the six-digit helplines (116 123 Samaritans) that must stay one value.
+_PHONE = r"(?:\+\d{1,3}[\s-]?)?(?:\(0\)[\s-]?)?\d(?:[\s-]?\d){6,13}|116[\s-]?\d{3}"
 _REFERENCE = (
     r"[A-Za-z]{1,5}-\d+(?:-\d+)*"  # K-0042
     r"|[A-Za-z0-9]+(?:_[A-Za-z0-9]+)+"  # ticket_42, CASE_A7
@@ -37,6 +38,9 @@ _REFERENCE = (
     r"|(?=[A-Za-z]*\d)(?=\d*[A-Za-z])[A-Za-z0-9]{2,}"  # AB123456C, 3B
 )
 _NUMBER = r"[£$€]?\d+(?:[.,]\d+)*%?"
+
+# A run of English words (digits and & . ' - inside), as in "NHS 111" or "Kent County Council".
+_LATIN_RUN = re.compile(r"[A-Za-z](?:[A-Za-z0-9&'. -]*[A-Za-z0-9])?")
 
 _PLACEHOLDER = re.compile(r"[\[(［（]\s*(\d+)\s*[\])］）]")
 
@@ -193,6 +197,9 @@ def restore(text: str, protection: Protection) -> str:
         if isolate and not _ARABIC_LETTER.search(value):
             # Keep left-to-right values (K-0042, 14:30) in order inside Arabic text.
             return f"{FSI}{value}{PDI}"
+        if isolate:
+            # The English inside an Arabic rendering ("الائتمان الشامل (Universal Credit)").
+            return _LATIN_RUN.sub(lambda run: f"{FSI}{run.group(0)}{PDI}", value)
         return value
 
     def swap(match: re.Match[str]) -> str:

@@ -12,8 +12,15 @@ from datetime import datetime, timedelta
 from sqlalchemy import update
 from sqlmodel import Session, col, func, select
 
-from bot.services import audit
-from bot.services.errors import AlreadyLinked, InvalidInput, InviteInvalid, TooManyAttempts
+from bot.services import audit, notifications, people
+from bot.services.errors import (
+    AlreadyLinked,
+    Conflict,
+    InvalidInput,
+    InviteInvalid,
+    NotFound,
+    TooManyAttempts,
+)
 from bot.services.people import member_by_telegram, staff_by_telegram
 from storage.models import Invite, JoinAttempt, Member, Staff
 from storage.types import utcnow
@@ -23,6 +30,15 @@ CODE_LENGTH = 26  # base32 without padding
 CODE_PATTERN = re.compile(r"^[A-Z2-7]{26}$")
 MAX_FAILED_ATTEMPTS = 5
 ATTEMPT_WINDOW = timedelta(minutes=15)
+MAX_TTL_DAYS = 90
+# Families type codes on Arabic keyboards: Arabic-Indic and Persian digits mean 0-9.
+EASTERN_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "0123456789" * 2)
+
+
+class AccountLinked(Conflict):
+    """The person already has a Telegram account linked; a new invite needs ``relink``."""
+
+    code = "account_linked"
 
 
 def new_code() -> str:
@@ -32,7 +48,8 @@ def new_code() -> str:
 
 def normalize_code(raw: str) -> str:
     """Forgives how people type or copy a code: spaces, dashes, bidi marks and lower case."""
-    return re.sub(r"[\s\-_.\u200e\u200f\u2066-\u2069\u202a-\u202e]", "", raw).upper()
+    cleaned = re.sub(r"[\s\-_.\u200e\u200f\u2066-\u2069\u202a-\u202e]", "", raw)
+    return cleaned.translate(EASTERN_DIGITS).upper()
 
 
 def hash_code(code: str) -> str:
@@ -57,6 +74,7 @@ class IssuedInvite:
     invite_id: int
     code: str
     expires_at: datetime
+    relinked: bool = False
 
 
 @dataclass(frozen=True)
@@ -73,15 +91,31 @@ def create_invite(
     member_id: int | None = None,
     staff_id: int | None = None,
     ttl_days: int = 14,
+    relink: bool = False,
     actor: str = "admin",
     now: datetime | None = None,
 ) -> IssuedInvite:
-    """Issues a code for one member or member of staff; older unused codes stop working."""
+    """Issues a code for one member or member of staff; older unused codes stop working.
+
+    A person whose Telegram account is already linked gets a new code only with
+    ``relink=True``: the old account is then cut off at once and told, in its language.
+    """
     if (member_id is None) == (staff_id is None):
         raise InvalidInput("an invite is for exactly one member or member of staff")
-    if ttl_days < 1 or ttl_days > 90:
-        raise InvalidInput("an invite lasts 1 to 90 days")
+    if ttl_days < 1 or ttl_days > MAX_TTL_DAYS:
+        raise InvalidInput(f"an invite lasts 1 to {MAX_TTL_DAYS} days, not {ttl_days}")
     now = now or utcnow()
+    person: Member | Staff | None = (
+        session.get(Member, member_id) if member_id is not None else session.get(Staff, staff_id)
+    )
+    if person is None:
+        raise NotFound("nobody to invite", member=member_id, staff=staff_id)
+    if person.telegram_user_id is not None and not relink:
+        raise AccountLinked(
+            f"{person.name} is already connected on a Telegram account; to move them to a new "
+            "account, invite again with relink (the old account is cut off and told)",
+            name=person.name,
+        )
     owner = (
         col(Invite.member_id) == member_id
         if member_id is not None
@@ -104,7 +138,22 @@ def create_invite(
     session.flush()
     subject = f"member:{member_id}" if member_id is not None else f"staff:{staff_id}"
     audit.record(session, actor=actor, action="invite.create", subject=subject, invite=invite.id)
-    return IssuedInvite(invite_id=invite.id or 0, code=code, expires_at=invite.expires_at)
+    cut = people.unlink(session, person, actor=actor, now=now) if relink else None
+    if cut is not None:
+        old_account, language = cut
+        notifications.enqueue(
+            session,
+            key=f"unlinked:{subject}:invite:{invite.id}",
+            chat_id=old_account,
+            template=notifications.ACCOUNT_UNLINKED,
+            language=language,
+        )
+    return IssuedInvite(
+        invite_id=invite.id or 0,
+        code=code,
+        expires_at=invite.expires_at,
+        relinked=cut is not None,
+    )
 
 
 def _failed_recently(session: Session, telegram_user_id: int, now: datetime) -> int:

@@ -14,6 +14,9 @@ from storage.types import utcnow
 MAX_ATTEMPTS = 5
 # A claim older than this belongs to a dispatcher that died mid-send; the row is retried.
 STALE_CLAIM = timedelta(minutes=2)
+# Told to a Telegram account cut off by a relink; ``data["language"]`` is the language it read
+# in, since the account is a stranger by the time the notice is rendered.
+ACCOUNT_UNLINKED = "account.unlinked"
 
 
 def enqueue(

@@ -152,6 +152,33 @@ def record_consent(session: Session, *, member_id: int, now: datetime | None = N
     return True
 
 
+def unlink(
+    session: Session, record: Member | Staff, *, actor: str, now: datetime | None = None
+) -> tuple[int, str] | None:
+    """Cuts a person's Telegram account off; returns (old account id, its language) or None.
+
+    A member's consent is cleared too: it was given from the old account, and whoever opens
+    the next invite must read the privacy notice themselves.
+    """
+    old_id = record.telegram_user_id
+    if old_id is None:
+        return None
+    language = identify(session, telegram_user_id=old_id, language_code=None).language
+    record.telegram_user_id = None
+    record.telegram_language = None
+    record.linked_at = None
+    if isinstance(record, Member):
+        record.consent_at = None
+        record.unreachable_at = None
+        subject = f"member:{record.id}"
+    else:
+        subject = f"staff:{record.id}"
+    session.add(record)
+    session.flush()
+    audit.record(session, actor=actor, action="account.unlink", subject=subject)
+    return old_id, language
+
+
 def mark_reachable(session: Session, *, telegram_user_id: int) -> bool:
     """A member unblocked the bot: clears the note on them and on their household's tickets."""
     from storage.models import Ticket

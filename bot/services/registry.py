@@ -6,18 +6,40 @@ import csv
 import io
 import json
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlmodel import Session, func, select
+from sqlmodel import Session, col, func, select
 
 from bot.services import audit
 from bot.services.errors import Conflict, InvalidInput, NotFound
-from storage.models import District, Household, Lot, Member, Provider, Scheme, Staff, StaffRole
+from storage.models import (
+    Category,
+    District,
+    Household,
+    Lot,
+    Member,
+    Provider,
+    Scheme,
+    Staff,
+    StaffRole,
+)
 
 REFERENCE_FILE = Path(__file__).resolve().parent.parent / "data" / "reference.json"
 LANGUAGES = ("ar", "en")
+# An arrival may be registered ahead of the family's flight, but not further ahead than this.
+ARRIVAL_HORIZON_DAYS = 90
+
+
+def _valid(values: list[str]) -> str:
+    """The list of valid values an error shows."""
+    return ", ".join(values) if values else "none registered yet (run admin seed)"
+
+
+def same_name(a: str, b: str) -> bool:
+    """Whether two names are the same ignoring case and spacing."""
+    return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
 
 
 def load_reference(path: Path = REFERENCE_FILE) -> dict[str, Any]:
@@ -53,28 +75,43 @@ def seed(session: Session, *, actor: str = "admin") -> dict[str, int]:
 
 def find_district(session: Session, name: str) -> District:
     """A district by name, ignoring case and surrounding spaces."""
-    wanted = " ".join(name.split()).casefold()
-    for district in session.exec(select(District)).all():
-        if district.name.casefold() == wanted:
+    districts = session.exec(select(District).order_by(col(District.name))).all()
+    for district in districts:
+        if same_name(district.name, name):
             return district
-    raise NotFound(f"unknown district: {name!r}", district=name)
+    valid = _valid([d.name for d in districts])
+    raise NotFound(f"unknown district: {name!r} (valid: {valid})", district=name)
 
 
 def find_scheme(session: Session, code: str) -> Scheme:
     """A scheme by its code (VPRS, VCRS, UKRS…)."""
     scheme = session.exec(select(Scheme).where(Scheme.code == code.strip().upper())).first()
     if scheme is None:
-        raise NotFound(f"unknown scheme: {code!r}", scheme=code)
+        valid = _valid([s.code for s in session.exec(select(Scheme).order_by(col(Scheme.code)))])
+        raise NotFound(f"unknown scheme: {code!r} (valid: {valid})", scheme=code)
     return scheme
+
+
+def find_category(session: Session, code: str) -> Category:
+    """An active category by its code (health, housing…)."""
+    active = session.exec(
+        select(Category).where(col(Category.active).is_(True)).order_by(col(Category.position))
+    ).all()
+    for category in active:
+        if category.code == code.strip().lower():
+            return category
+    valid = _valid([c.code for c in active])
+    raise NotFound(f"unknown category: {code!r} (valid: {valid})", category=code)
 
 
 def find_provider(session: Session, name: str) -> Provider:
     """A provider by exact name (case-insensitive)."""
-    wanted = name.strip().casefold()
-    for provider in session.exec(select(Provider)).all():
-        if provider.name.casefold() == wanted:
+    providers = session.exec(select(Provider).order_by(col(Provider.name))).all()
+    for provider in providers:
+        if same_name(provider.name, name):
             return provider
-    raise NotFound(f"unknown provider: {name!r}", provider=name)
+    valid = _valid([p.name for p in providers])
+    raise NotFound(f"unknown provider: {name!r} (valid: {valid})", provider=name)
 
 
 def find_household(session: Session, reference: str) -> Household:
@@ -95,18 +132,79 @@ def get_staff(session: Session, staff_id: int) -> Staff:
     return staff
 
 
+@dataclass(frozen=True)
+class Moved:
+    """A district whose Lot changed hands when a provider was added."""
+
+    district: str
+    from_provider: str
+
+
+def _unique_districts(session: Session, names: list[str]) -> list[District]:
+    """The districts named, each once, in the order given."""
+    found: list[District] = []
+    for wanted in filter(None, (n.strip() for n in names)):
+        district = find_district(session, wanted)
+        if district not in found:
+            found.append(district)
+    return found
+
+
+def held_by_others(session: Session, districts: list[str]) -> list[Moved]:
+    """Which of these districts are already in a provider's Lot, and whose."""
+    held = []
+    for district in _unique_districts(session, districts):
+        lot = session.get(Lot, district.lot_id) if district.lot_id else None
+        holder = session.get(Provider, lot.provider_id) if lot and lot.provider_id else None
+        if holder is not None:
+            held.append(Moved(district=district.name, from_provider=holder.name))
+    return held
+
+
+def _rename_lots(session: Session, lot_ids: set[int]) -> None:
+    """Names each Lot after the districts it still holds, once some moved away."""
+    for lot_id in lot_ids:
+        lot = session.get(Lot, lot_id)
+        holder = session.get(Provider, lot.provider_id) if lot and lot.provider_id else None
+        if lot is None or holder is None:
+            continue
+        left = session.exec(
+            select(District.name).where(District.lot_id == lot_id).order_by(col(District.name))
+        ).all()
+        lot.name = f"{holder.name}: {', '.join(left) or 'no districts'}"
+        session.add(lot)
+
+
 def add_provider(
-    session: Session, *, name: str, districts: list[str], actor: str = "admin"
+    session: Session,
+    *,
+    name: str,
+    districts: list[str],
+    move: bool = False,
+    actor: str = "admin",
 ) -> tuple[Provider, Lot]:
-    """Registers a provider and the Lot of districts it holds."""
-    name = name.strip()
+    """Registers a provider and the Lot of districts it holds.
+
+    A district already in another provider's Lot is only taken with ``move=True``
+    (:func:`held_by_others` tells beforehand which districts change hands).
+    """
+    name = " ".join(name.split())
     if not name:
         raise InvalidInput("a provider needs a name")
     if session.exec(select(Provider).where(func.lower(Provider.name) == name.lower())).first():
         raise Conflict(f"provider already exists: {name!r}")
-    found = [find_district(session, d) for d in districts if d.strip()]
+    found = _unique_districts(session, districts)
     if not found:
         raise InvalidInput("a provider needs at least one district (--districts)")
+    moved = held_by_others(session, districts)
+    if moved and not move:
+        taken = "; ".join(f"{m.district} is in the Lot of {m.from_provider!r}" for m in moved)
+        raise Conflict(
+            f"{taken}. Add --move to give {'them' if len(moved) > 1 else 'it'} to {name!r} "
+            f"(the current provider loses {'them' if len(moved) > 1 else 'it'})",
+            moving=[{"district": m.district, "from_provider": m.from_provider} for m in moved],
+        )
+    old_lots = {d.lot_id for d in found if d.lot_id is not None}
     provider = Provider(name=name)
     session.add(provider)
     session.flush()
@@ -116,6 +214,8 @@ def add_provider(
     for district in found:
         district.lot_id = lot.id
         session.add(district)
+    session.flush()
+    _rename_lots(session, old_lots)
     audit.record(
         session,
         actor=actor,
@@ -123,6 +223,7 @@ def add_provider(
         subject=f"provider:{provider.id}",
         lot=lot.id,
         districts=[d.id for d in found],
+        moved=[m.district for m in moved],
     )
     return provider, lot
 
@@ -149,7 +250,9 @@ def add_staff(
             raise InvalidInput(f"a {staff_role.value} belongs to a provider (--provider)")
         provider_id = find_provider(session, provider).id
     elif provider:
-        provider_id = find_provider(session, provider).id
+        raise InvalidInput(
+            "a coordinator works for the council, not for a provider: leave out --provider"
+        )
     staff = Staff(
         name=name.strip(),
         role=staff_role,
@@ -199,9 +302,14 @@ def add_family(
     arrived: str | date,
     caseworker_id: int | None = None,
     language: str | None = None,
+    horizon_days: int = ARRIVAL_HORIZON_DAYS,
+    today: date | None = None,
     actor: str = "admin",
 ) -> Household:
-    """Registers a household with its district, scheme and support window."""
+    """Registers a household with its district, scheme and support window.
+
+    An arrival later than ``horizon_days`` from today is refused as a likely typo.
+    """
     reference = ref.strip().upper()
     if (
         not reference
@@ -214,6 +322,12 @@ def add_family(
     found_district = find_district(session, district)
     found_scheme = find_scheme(session, scheme)
     arrived_on = arrived if isinstance(arrived, date) else parse_date(arrived)
+    latest = (today or date.today()) + timedelta(days=horizon_days)
+    if arrived_on > latest:
+        raise InvalidInput(
+            f"arrival date {arrived_on.isoformat()} is more than {horizon_days} days ahead "
+            f"(latest accepted: {latest.isoformat()}; ARRIVAL_HORIZON_DAYS sets the limit)"
+        )
     if caseworker_id is not None:
         caseworker = get_staff(session, caseworker_id)
         if caseworker.role != StaffRole.CASEWORKER:
@@ -236,9 +350,18 @@ def add_family(
 def add_member(session: Session, *, family: str, name: str, actor: str = "admin") -> Member:
     """Adds an adult member to a household."""
     household = find_household(session, family)
-    if not name.strip():
+    name = " ".join(name.split())
+    if not name:
         raise InvalidInput("a member needs a name")
-    member = Member(household_id=household.id or 0, name=name.strip())
+    for existing in session.exec(select(Member).where(Member.household_id == household.id)):
+        if same_name(existing.name, name):
+            raise Conflict(
+                f"{household.reference} already has a member called {existing.name!r}; "
+                "give each member a distinct name (e.g. add a family name)",
+                family=household.reference,
+                member=existing.name,
+            )
+    member = Member(household_id=household.id or 0, name=name)
     session.add(member)
     session.flush()
     audit.record(session, actor=actor, action="member.add", subject=f"member:{member.id}")
@@ -248,18 +371,33 @@ def add_member(session: Session, *, family: str, name: str, actor: str = "admin"
 def find_member(session: Session, *, family: str, name: str | None) -> Member:
     """The household member an invite is for: by name, or the only one."""
     household = find_household(session, family)
-    members = session.exec(select(Member).where(Member.household_id == household.id)).all()
+    members = session.exec(
+        select(Member).where(Member.household_id == household.id).order_by(col(Member.id))
+    ).all()
+    names = [m.name for m in members]
+    where = {"family": household.reference, "members": names}
     if name:
-        wanted = name.strip().casefold()
         for member in members:
-            if member.name.casefold() == wanted:
+            if same_name(member.name, name):
                 return member
-        raise NotFound(f"no member named {name!r} in {household.reference}")
+        known = f"its members: {', '.join(names)}" if names else "it has no members yet"
+        raise NotFound(
+            f"{household.reference} has no member called {name!r} ({known}; "
+            "add one with admin add-member)",
+            member=name,
+            **where,
+        )
     if len(members) == 1:
         return members[0]
     if not members:
-        raise NotFound(f"{household.reference} has no members yet (add-member first)")
-    raise InvalidInput(f"{household.reference} has {len(members)} members: name one (--member)")
+        raise NotFound(
+            f"{household.reference} has no members yet (add one with admin add-member)", **where
+        )
+    raise InvalidInput(
+        f"{household.reference} has {len(members)} members ({', '.join(names)}): "
+        "name one (--member)",
+        **where,
+    )
 
 
 @dataclass
@@ -274,7 +412,13 @@ class ImportReport:
 IMPORT_COLUMNS = ("ref", "district", "scheme", "arrived")
 
 
-def import_families(session: Session, text: str, *, actor: str = "admin") -> ImportReport:
+def import_families(
+    session: Session,
+    text: str,
+    *,
+    horizon_days: int = ARRIVAL_HORIZON_DAYS,
+    actor: str = "admin",
+) -> ImportReport:
     """Imports households (and members) from CSV; any bad row means nothing is imported.
 
     Columns: ref, district, scheme, arrived, and optionally caseworker_id, language and
@@ -309,6 +453,7 @@ def import_families(session: Session, text: str, *, actor: str = "admin") -> Imp
                     arrived=values["arrived"],
                     caseworker_id=int(caseworker) if caseworker else None,
                     language=values.get("language") or None,
+                    horizon_days=horizon_days,
                     actor=actor,
                 )
                 for name in filter(

@@ -1,243 +1,191 @@
-"""Safeguarding triage: finds danger phrases (Arabic and English) in a family's original message.
+"""Safeguarding triage: how urgent a family's original message is, and why.
 
-The phrases live in ``bot/data/safeguarding_phrases.json``; this module normalises and matches.
+Rules (``safeguarding_rules``) match normalised text (``safeguarding_text``); context rules lower
+or raise each match. ``triage`` is the one entry point the bot and the admin CLI use.
 """
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
-PHRASES_FILE = Path(__file__).resolve().parent.parent / "data" / "safeguarding_phrases.json"
-CATEGORIES = ("self_harm", "violence", "abuse", "child_at_risk", "medical_emergency")
-LANGUAGES = ("ar", "en")
+from bot.services.safeguarding_patterns import Category, Context, DangerLevel, Effect, Rule, Where
+from bot.services.safeguarding_rules import ANCHORS, CONTEXTS, RULES
+from bot.services.safeguarding_text import SENTENCE_BREAK, Normalized, canonical, normalize
 
-# Matching rules, and why (false positives cost caseworker attention on every family message):
-# * Whole tokens only, never substrings: "rape" must not fire inside "grapes", nor "abuse" inside
-#   "disabused"; Arabic "نزيف" must not fire inside a longer word.
-# * Everyday words are never phrases on their own. "fire" alone would catch "fire door is stuck"
-#   and "fire alarm keeps beeping", so the data uses "on fire" / "house fire" / "kitchen fire";
-#   likewise "gas" (gas bill, gas safety check) -> "gas leak" / "smell of gas". In Arabic the
-#   same goes for غاز (فاتورة الغاز), حريق (إنذار الحريق), موت (بموت من الضحك), طعن (appeal a
-#   decision), سكين, and مفقود / ضايع (lost passport), which only count next to a child noun.
-#   Often-figurative phrases are left out too: "touched me" / لمسني ("your help touched me"),
-#   اختناق (also a traffic jam, or feeling stifled; the data has عم يختنق instead).
-# * Arabic proclitics و/ف then ب/ل, then the article ال (or لل), may be attached to the first
-#   word ("وبدي موت", "والنزيف", "بالاسعاف"); later words match with or without the article
-#   ("ريحة الغاز" matches "ريحة غاز" and vice versa). Suffixes are never stripped. Levantine ب
-#   also marks the present tense ("بموت من الضحك" = dying of laughter), so any listed word is in
-#   effect also listed with ب in front; that is one more reason bare موت is not a phrase.
-# * Within one category, a phrase inside a longer matched phrase is dropped ("ضربني جوزي" reports
-#   that phrase, not also "ضربني"); different categories are all reported.
-
-_TASHKEEL = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06dc\u06df-\u06e8\u06ea-\u06ed]")
-_INVISIBLE = re.compile("[\u0640\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")  # tatweel, bidi
-_LETTER_MAP = str.maketrans(
-    {
-        "أ": "ا",
-        "إ": "ا",
-        "آ": "ا",
-        "ٱ": "ا",
-        "ى": "ي",
-        "ی": "ي",  # Persian yeh, common on some keyboards
-        "ک": "ك",  # Persian kaf
-        "ة": "ه",
-        "ؤ": "و",
-        "ئ": "ي",
-        **{chr(0x0660 + i): str(i) for i in range(10)},  # Arabic-Indic digits
-        **{chr(0x06F0 + i): str(i) for i in range(10)},  # Eastern Arabic-Indic digits
-    }
-)
-_WHITESPACE = re.compile(r"\s+")
-_APOSTROPHES = re.compile("['\u2019\u2018\u02bc`]")
-_NON_WORD = re.compile(r"[\W_]+")
-_ARABIC_LETTER = re.compile("[\u0621-\u064a]")
-_LATIN_PHRASE = re.compile(r"[a-z0-9 ]+")
-_CONJUNCTIONS = "وف"
-_PREPOSITIONS = "بل"
-_ARTICLE = "ال"
-_MIN_STEM = 2
+__all__ = [
+    "Category",
+    "DangerLevel",
+    "Signal",
+    "Triage",
+    "max_level",
+    "triage",
+]
 
 
 @dataclass(frozen=True)
-class DangerSignal:
-    """One danger phrase found in a message: its category, the phrase as listed, its language."""
+class Signal:
+    """One reason a message looks dangerous: what, the words as written, how urgent, which rule."""
 
-    category: str
-    phrase: str
-    language: str
+    category: Category
+    matched: str
+    level: DangerLevel
+    rule: str
 
 
 @dataclass(frozen=True)
-class _Entry:
-    """A listed phrase with its normalised tokens."""
+class Triage:
+    """The result of checking one message: the highest level and every signal found.
 
-    category: str
-    phrase: str
-    language: str
-    tokens: tuple[str, ...]
+    ``suppressed`` lists matches that a context rule made harmless (shown to the safeguarding
+    lead by the admin CLI so wording can be checked; they never count).
+    """
 
+    level: DangerLevel
+    signals: tuple[Signal, ...]
+    suppressed: tuple[Signal, ...] = ()
 
-def normalize_arabic(text: str) -> str:
-    """Strips tashkeel/tatweel; unifies alef, yeh, taa marbuta, hamza seats, digits and spaces."""
-    text = _INVISIBLE.sub("", _TASHKEEL.sub("", text))
-    return _WHITESPACE.sub(" ", text.translate(_LETTER_MAP)).strip()
-
-
-def normalize_english(text: str) -> str:
-    """Casefolds, drops apostrophes, turns punctuation into spaces and collapses whitespace."""
-    text = _APOSTROPHES.sub("", text.casefold())
-    return _WHITESPACE.sub(" ", _NON_WORD.sub(" ", text)).strip()
+    @property
+    def urgent(self) -> bool:
+        """Whether the message needs emergency guidance and an alert now."""
+        return self.level is DangerLevel.URGENT
 
 
-def _normalize(text: str) -> str:
-    """Both normalisations, Arabic first (so diacritics never split a word)."""
-    return normalize_english(normalize_arabic(text))
+@dataclass(frozen=True)
+class _Compiled:
+    """A rule with its regex and its context rules compiled."""
+
+    rule: Rule
+    regex: re.Pattern[str]
+    contexts: tuple[tuple[Context, re.Pattern[str]], ...]
+    anchors: tuple[str, ...]  # empty: always run
+
+    def may_match(self, text: str) -> bool:
+        """False only when none of the rule's stems occurs in ``text`` (a cheap prefilter)."""
+        return not self.anchors or any(anchor in text for anchor in self.anchors)
 
 
-def _without_article(word: str) -> str | None:
-    """The word without a leading ال, if a long enough stem remains."""
-    if word.startswith(_ARTICLE) and len(word) - 2 >= _MIN_STEM:
-        return word[2:]
-    return None
+@dataclass(frozen=True)
+class _Match:
+    """A rule match before de-duplication: span in the normalised text and its signal."""
+
+    start: int
+    end: int
+    signal: Signal
 
 
-def _bare(word: str) -> str:
-    """The word without a leading ال (when a stem remains), else the word itself."""
-    return _without_article(word) or word
+def max_level(levels: Iterable[DangerLevel]) -> DangerLevel:
+    """The highest of ``levels`` (NONE when empty)."""
+    return max(levels, key=lambda level: level.rank, default=DangerLevel.NONE)
 
 
-def _arabic_first_word_forms(word: str) -> set[str]:
-    """The word and its stems with و/ف, then ب/ل, then ال (or لل) removed from the front."""
-    stems = [word]
-    if word[:1] in _CONJUNCTIONS and len(word) - 1 >= _MIN_STEM:
-        stems.append(word[1:])
-    for stem in list(stems):
-        if stem.startswith("لل") and len(stem) - 2 >= _MIN_STEM:
-            stems.append(stem[2:])
-        if stem[:1] in _PREPOSITIONS and len(stem) - 1 >= _MIN_STEM:
-            stems.append(stem[1:])
-    forms = set(stems)
-    for stem in stems:
-        bare = _without_article(stem)
-        if bare:
-            forms.add(bare)
-    return forms
+@lru_cache(maxsize=1)
+def _compiled() -> tuple[_Compiled, ...]:
+    """Every rule compiled once; context patterns are shared between rules."""
+    contexts = {name: (c, re.compile(c.pattern)) for name, c in CONTEXTS.items()}
+    return tuple(
+        _Compiled(
+            rule,
+            re.compile(rule.pattern),
+            tuple(contexts[n] for n in rule.contexts),
+            tuple(canonical(a) for a in ANCHORS.get(rule.id, ())),
+        )
+        for rule in RULES
+    )
 
 
-class PhraseBook:
-    """The danger phrases by category and language, indexed by first word for fast matching."""
+def _sentence_bounds(text: str, start: int, end: int) -> tuple[int, int]:
+    """The sentence (between sentence breaks) holding ``text[start:end]``."""
+    left = text.rfind(SENTENCE_BREAK, 0, start) + 1
+    right = text.find(SENTENCE_BREAK, end)
+    return left, len(text) if right < 0 else right
 
-    def __init__(self, phrases: Mapping[str, Mapping[str, Sequence[str]]]) -> None:
-        """Validates and indexes ``{category: {language: [phrase, ...]}}``."""
-        unknown = set(phrases) - set(CATEGORIES)
-        missing = set(CATEGORIES) - set(phrases)
-        if unknown or missing:
-            raise ValueError(f"categories: unknown {sorted(unknown)}, missing {sorted(missing)}")
-        entries: list[_Entry] = []
-        seen: dict[tuple[str, tuple[str, ...]], str] = {}
-        for category in CATEGORIES:
-            by_language = phrases[category]
-            if set(by_language) != set(LANGUAGES):
-                raise ValueError(f"{category}: languages must be exactly {LANGUAGES}")
-            for language, listed in by_language.items():
-                for phrase in listed:
-                    entry = self._entry(category, language, phrase)
-                    key = (language, entry.tokens)
-                    if key in seen:
-                        raise ValueError(f"duplicate phrase {phrase!r} (same as {seen[key]!r})")
-                    seen[key] = phrase
-                    entries.append(entry)
-        self._entries = tuple(entries)
-        self._rank = {category: i for i, category in enumerate(CATEGORIES)}
-        self._index: dict[str, dict[str, list[_Entry]]] = {lang: {} for lang in LANGUAGES}
-        for entry in entries:
-            self._index[entry.language].setdefault(entry.tokens[0], []).append(entry)
 
-    @staticmethod
-    def _entry(category: str, language: str, phrase: object) -> _Entry:
-        """One validated entry; a phrase must be non-empty and written in its language's script."""
-        if not isinstance(phrase, str):
-            raise ValueError(f"{category}/{language}: phrase {phrase!r} is not a string")
-        tokens = tuple(_normalize(phrase).split())
-        if not tokens:
-            raise ValueError(f"{category}/{language}: empty phrase {phrase!r}")
-        joined = " ".join(tokens)
-        if language == "ar" and not _ARABIC_LETTER.search(joined):
-            raise ValueError(f"{category}/ar: {phrase!r} has no Arabic letters")
-        if language == "en" and not _LATIN_PHRASE.fullmatch(joined):
-            raise ValueError(f"{category}/en: {phrase!r} is not plain English")
-        return _Entry(category, phrase, language, tokens)
+def _context_text(text: str, start: int, end: int, context: Context) -> str:
+    """The words a context rule looks at around the match ``text[start:end]``."""
+    if context.where is Where.MESSAGE:
+        return text
+    left, right = _sentence_bounds(text, start, end)
+    if context.where is Where.BEFORE:
+        return " ".join(text[left:start].split()[-context.window :])
+    if context.where is Where.AFTER:
+        return " " + " ".join(text[end:right].split()[: context.window])
+    return text[left:right]
 
-    def __iter__(self) -> Iterator[DangerSignal]:
-        """Every listed phrase, as the signal it would raise, in file order."""
-        return (DangerSignal(e.category, e.phrase, e.language) for e in self._entries)
 
-    def __len__(self) -> int:
-        """How many phrases are listed."""
-        return len(self._entries)
+def _apply_contexts(
+    compiled: _Compiled, text: str, start: int, end: int
+) -> tuple[DangerLevel, list[str]]:
+    """The rule's level after its context rules, and a note per context rule that applied."""
+    level = compiled.rule.level
+    notes: list[str] = []
+    raised = False
+    caps: list[Context] = []
+    for context, regex in compiled.contexts:
+        if not regex.search(_context_text(text, start, end, context)):
+            continue
+        if context.effect is Effect.RAISE_URGENT:
+            raised = level < DangerLevel.URGENT
+            if raised:
+                level = DangerLevel.URGENT
+                notes.append(f"{context.id} -> urgent ({context.why})")
+        else:
+            caps.append(context)
+    for context in caps:
+        cap = DangerLevel(context.effect.value)
+        if level > cap:
+            level = cap
+            notes.append(f"{context.id} -> {cap} ({context.why})")
+    return level, notes
 
-    def detect(self, text: str) -> list[DangerSignal]:
-        """Danger signals in ``text``, ordered by position, then category, then longer phrase."""
-        words = _normalize(text).split()
-        if not words:
-            return []
-        found: list[tuple[int, int, _Entry]] = []  # (start, end, entry)
-        for i, word in enumerate(words):
-            for entry in self._index["en"].get(word, ()):
-                if self._rest_matches(words, i, entry):
-                    found.append((i, i + len(entry.tokens), entry))
-            if _ARABIC_LETTER.match(word):
-                for form in _arabic_first_word_forms(word):
-                    for entry in self._index["ar"].get(form, ()):
-                        if self._rest_matches(words, i, entry):
-                            found.append((i, i + len(entry.tokens), entry))
-        found.sort(key=lambda m: (m[0], -(m[1] - m[0]), self._rank[m[2].category], m[2].phrase))
-        kept: list[tuple[int, int, _Entry]] = []
-        signals: list[DangerSignal] = []
-        for start, end, entry in found:
-            if any(
-                k.category == entry.category and ks <= start and end <= ke for ks, ke, k in kept
-            ):
+
+def _matches(normalized: Normalized) -> list[_Match]:
+    """Every rule match in the message with its level after context."""
+    text = normalized.text
+    found: list[_Match] = []
+    for compiled in _compiled():
+        if not compiled.may_match(text):
+            continue
+        for m in compiled.regex.finditer(text):
+            start, end = m.span()
+            # Patterns may take the space before a word; the span is the words themselves.
+            while start < end and text[start].isspace():
+                start += 1
+            if start >= end:
                 continue
-            kept.append((start, end, entry))
-            signal = DangerSignal(entry.category, entry.phrase, entry.language)
-            if signal not in signals:
-                signals.append(signal)
-        return signals
-
-    @staticmethod
-    def _rest_matches(words: list[str], start: int, entry: _Entry) -> bool:
-        """Whether the phrase's later words follow ``start`` (Arabic: with or without ال)."""
-        tokens = entry.tokens
-        if start + len(tokens) > len(words):
-            return False
-        for offset, token in enumerate(tokens[1:], start=1):
-            word = words[start + offset]
-            if word == token:
-                continue
-            if entry.language == "ar" and _bare(word) == _bare(token):
-                continue
-            return False
-        return True
+            level, notes = _apply_contexts(compiled, text, start, end)
+            rule = compiled.rule
+            explanation = "; ".join([f"{rule.id}: {rule.why}", *notes])
+            signal = Signal(rule.category, normalized.span(start, end), level, explanation)
+            found.append(_Match(start, end, signal))
+    return found
 
 
-@lru_cache(maxsize=8)
-def _load(path: Path) -> PhraseBook:
-    """Reads and indexes one phrase file (cached by resolved path)."""
-    data = json.loads(path.read_text(encoding="utf-8"))
-    return PhraseBook(data["categories"])
+def _deduplicate(found: list[_Match]) -> list[_Match]:
+    """Drops a match inside a kept match of at least its level; orders by position."""
+    ordered = sorted(found, key=lambda m: (-m.signal.level.rank, m.start - m.end, m.start))
+    kept: list[_Match] = []
+    for match in ordered:
+        if any(
+            k.start <= match.start
+            and match.end <= k.end
+            and k.signal.level >= match.signal.level
+            and (k.signal.category == match.signal.category or k.signal.level.rank > 0)
+            for k in kept
+        ):
+            continue
+        kept.append(match)
+    return sorted(kept, key=lambda m: (m.start, m.end))
 
 
-def load_phrases(path: Path | None = None) -> PhraseBook:
-    """The phrase book from ``path`` (default: the bundled JSON), parsed once per path."""
-    return _load((path or PHRASES_FILE).resolve())
-
-
-def detect_danger(text: str, phrases: PhraseBook | None = None) -> list[DangerSignal]:
-    """Danger signals in the original (untranslated) ``text``; empty when there are none."""
-    return (phrases if phrases is not None else load_phrases()).detect(text)
+def triage(text: str) -> Triage:
+    """Checks one original (untranslated) message; pure, fast, never raises on any str."""
+    normalized = normalize(text if isinstance(text, str) else str(text))
+    if not normalized.text:
+        return Triage(DangerLevel.NONE, ())
+    kept = _deduplicate(_matches(normalized))
+    signals = tuple(m.signal for m in kept if m.signal.level is not DangerLevel.NONE)
+    suppressed = tuple(m.signal for m in kept if m.signal.level is DangerLevel.NONE)
+    return Triage(max_level(s.level for s in signals), signals, suppressed)

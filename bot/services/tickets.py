@@ -13,12 +13,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from bot.services import audit, notifications
+from bot.services import audit, notifications, safeguarding_alerts
 from bot.services.categories import by_code, response_hours
 from bot.services.errors import Conflict, Forbidden, InvalidInput, NotFound
 from bot.services.people import Person
 from bot.services.routing import coordinators, family_members, route, staff_recipients
-from bot.services.safeguarding import DangerSignal, detect_danger
+from bot.services.safeguarding import DangerLevel, triage
+from bot.services.safeguarding_alerts import categories_of, level_of, ticket_level
 from bot.services.translation import Translation, detect_language
 from bot.services.working_hours import WorkingHours
 from storage.models import (
@@ -26,7 +27,9 @@ from storage.models import (
     Category,
     Household,
     MessageLink,
+    Priority,
     RoutingDecision,
+    SafeguardingFinding,
     Staff,
     StaffRole,
     Ticket,
@@ -58,7 +61,22 @@ class Opened:
 
     ticket: Ticket
     decision: RoutingDecision
-    signals: list[DangerSignal] = field(default_factory=list)
+    level: DangerLevel = DangerLevel.NONE
+    categories: tuple[str, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class Checked:
+    """What triage found in one family message as it arrived."""
+
+    level: DangerLevel
+    categories: tuple[str, ...] = ()
+    alerted: bool = False  # this call queued the urgent alert (False for a redelivery)
+
+    @property
+    def urgent(self) -> bool:
+        """Whether the family must be shown the emergency guidance."""
+        return self.level is DangerLevel.URGENT
 
 
 def reference(ticket_id: int) -> str:
@@ -166,10 +184,97 @@ def _notify_family(
 
 
 def _urgent_alert(session: Session, ticket: Ticket) -> None:
-    """Urgent tickets reach every coordinator at once (and the assignee or queue)."""
+    """A ticket staff mark urgent reaches every coordinator at once (and the assignee or queue)."""
     _notify_staff(
         session, ticket, "staff.urgent", f"urgent:{ticket.id}", extra=coordinators(session)
     )
+
+
+# ---------------------------------------------------------------- danger at arrival
+
+
+def _priority_rank(session: Session, code: str) -> int:
+    """A priority's rank (0 is the most pressing); unknown codes rank last."""
+    found = session.get(Priority, code)
+    return found.rank if found is not None else 99
+
+
+def _raise_for_danger(session: Session, ticket: Ticket, level: DangerLevel) -> bool:
+    """Urgent danger flags a request urgent; high danger raises it to high priority (never
+    lowers it). The first-response deadline tightens to the new priority's. A resolved request
+    is left as it is."""
+    if ticket.status == TicketStatus.RESOLVED or level is DangerLevel.NONE:
+        return False
+    target = "urgent" if level is DangerLevel.URGENT else "high"
+    changed = False
+    if level is DangerLevel.URGENT and not ticket.urgent:
+        ticket.urgent = changed = True
+    if _priority_rank(session, target) < _priority_rank(session, ticket.priority):
+        ticket.priority, changed = target, True
+        if ticket.first_response_at is None:
+            due = WORKING_HOURS.add_working_hours(
+                ticket.created_at, response_hours(session, target)
+            )
+            ticket.due_at = min(ticket.due_at, due)
+    if changed:
+        session.add(ticket)
+    return changed
+
+
+def _take_finding(
+    session: Session, ticket: Ticket | None, finding: SafeguardingFinding, changed: bool
+) -> bool:
+    """Links a finding to the request its message joined, raises that request, and queues the
+    urgent alert unless it was already queued for this message; True when it was queued now."""
+    if ticket is not None and finding.ticket_id is None:
+        finding.ticket_id, changed = ticket.id, True
+        session.add(finding)
+    if ticket is not None and changed and _raise_for_danger(session, ticket, level_of(finding)):
+        # Why the request went up, for the trail: categories and rules, never the words.
+        audit.record(
+            session,
+            actor=f"member:{finding.member_id}",
+            action="ticket.danger",
+            subject=f"ticket:{ticket.id}",
+            level=finding.level,
+            categories=list(categories_of([finding])),
+            rules=[s["rule"] for s in finding.signals],
+        )
+    if level_of(finding) is DangerLevel.URGENT and not finding.alerted:
+        session.flush()
+        safeguarding_alerts.alert(session, finding, ticket)
+        return True
+    return False
+
+
+def _source(part: Part) -> tuple[int, int] | None:
+    """The Telegram message a part came from, when known."""
+    if part.source_chat_id is None or part.source_message_id is None:
+        return None
+    return part.source_chat_id, part.source_message_id
+
+
+def check_arrival(
+    session: Session,
+    *,
+    person: Person,
+    text: str,
+    source: tuple[int, int] | None,
+    ticket_id: int | None = None,
+) -> Checked:
+    """Triages one family message the moment it arrives, whatever step the conversation is
+    in: keeps what was found, raises the request the message joins (if known), and queues the
+    urgent alert to the coordinators and the caseworker once per message."""
+    if not person.is_member or person.household_id is None:
+        raise Forbidden("families only")
+    ticket = get_visible(session, person, ticket_id)[0] if ticket_id is not None else None
+    finding, changed = safeguarding_alerts.record(
+        session, person=person, result=triage(text), text=text, source=source
+    )
+    if finding is None:
+        return Checked(DangerLevel.NONE)
+    alerted = _take_finding(session, ticket, finding, changed)
+    return Checked(level_of(finding), categories_of([finding]), alerted)
 
 
 # ---------------------------------------------------------------- lifecycle
@@ -222,14 +327,31 @@ def open_ticket(
     found: Category = by_code(session, category)
     household = session.get(Household, person.household_id)
     assert household is not None
-    signals = detect_danger("\n".join(p.text for p in parts))
-    priority = "urgent" if signals else found.priority
+    # Each message was triaged as it arrived (check_arrival); what was found then is reused
+    # here, so a message already alerted on is never alerted on again.
+    findings: list[SafeguardingFinding] = []
+    changed: list[bool] = []
+    for part in parts:
+        finding, is_new = safeguarding_alerts.record(
+            session, person=person, result=triage(part.text), text=part.text, source=_source(part)
+        )
+        if finding is not None and finding.id not in {f.id for f in findings}:
+            findings.append(finding)
+            changed.append(is_new)
+    level = ticket_level(findings)
+    priority = found.priority
+    if level is DangerLevel.URGENT:
+        priority = "urgent"
+    elif level is DangerLevel.HIGH and _priority_rank(session, "high") < _priority_rank(
+        session, priority
+    ):
+        priority = "high"
     ticket = Ticket(
         household_id=household.id or 0,
         member_id=person.member_id,
         category_id=found.id or 0,
         priority=priority,
-        urgent=bool(signals),
+        urgent=level is DangerLevel.URGENT,
         created_at=now,
         due_at=WORKING_HOURS.add_working_hours(now, response_hours(session, priority)),
     )
@@ -240,8 +362,12 @@ def open_ticket(
     decision = route(session, ticket, household, now)
     session.flush()
     _notify_staff(session, ticket, "staff.new_ticket", f"new:{ticket.id}")
-    if ticket.urgent:
-        _urgent_alert(session, ticket)
+    alerted_before = [f for f in findings if f.alerted]
+    for finding, is_new in zip(findings, changed, strict=True):
+        _take_finding(session, ticket, finding, is_new)
+    told = {s.id or 0 for s in staff_recipients(session, ticket)}
+    safeguarding_alerts.tell_alerted_staff_of_ticket(session, ticket, alerted_before, told)
+    categories = categories_of(findings)
     audit.record(
         session,
         actor=_actor(person),
@@ -249,9 +375,10 @@ def open_ticket(
         subject=f"ticket:{ticket.id}",
         routed=decision.reason,
         urgent=ticket.urgent,
-        signals=sorted({s.category for s in signals}),
+        level=str(level),
+        signals=list(categories),
     )
-    return Opened(ticket=ticket, decision=decision, signals=signals)
+    return Opened(ticket=ticket, decision=decision, level=level, categories=categories)
 
 
 def add_family_message(
@@ -269,17 +396,17 @@ def add_family_message(
         ticket.status = (
             TicketStatus.WITH_CASEWORKER if ticket.assignee_id else TicketStatus.RECEIVED
         )
-    newly_urgent = not ticket.urgent and bool(detect_danger(part.text))
-    if newly_urgent:
-        ticket.urgent = True
-        ticket.priority = "urgent"
     session.add(ticket)
     session.flush()
     _notify_staff(
         session, ticket, "staff.family_message", f"msg:{message.id}", message_id=message.id
     )
-    if newly_urgent:
-        _urgent_alert(session, ticket)
+    # Usually triaged at arrival already (check_arrival): then this only links the finding.
+    finding, changed = safeguarding_alerts.record(
+        session, person=person, result=triage(part.text), text=part.text, source=_source(part)
+    )
+    if finding is not None:
+        _take_finding(session, ticket, finding, changed)
     return message
 
 

@@ -11,7 +11,7 @@ from storage.models import AuditEvent, Invite, Member, Staff
 from storage.types import utcnow
 from tests.e2e.conftest import Harness
 
-NOT_REGISTERED_AR = "تحتاج إلى رابط دعوة خاص بك"
+NOT_REGISTERED_AR = "يلزمك رابط دعوة خاص بك"
 NOT_REGISTERED_EN = "you need your own invite link"
 INVALID_AR = "رمز الدعوة هذا لا يعمل"
 INVALID_EN = "This invite code does not work"
@@ -35,9 +35,9 @@ async def test_family_joins_in_arabic_consents_and_gets_the_menu(harness: Harnes
         assert member.telegram_user_id == amina.id and member.consent_at is None
 
     amina.press(notice.message_id, "consent:ok")
-    menu = await amina.wait_for("ماذا تريد أن تفعل؟")
+    menu = await amina.wait_for("كيف نساعدك؟")
     labels = [label for label, _ in menu.buttons]
-    assert "📝 الإبلاغ عن مشكلة" in labels and "📅 حجز موعد" in labels and "🌐 اللغة" in labels
+    assert "📝 عندي مشكلة" in labels and "📅 حجز موعد" in labels and "🌐 اللغة" in labels
     assert any("شكراً لك" in m.text for m in amina.messages)
     with harness.db.session() as session:
         member = session.exec(select(Member)).one()
@@ -47,7 +47,7 @@ async def test_family_joins_in_arabic_consents_and_gets_the_menu(harness: Harnes
     assert {"invite.redeem", "privacy.consent"} <= actions
 
     commands = harness.api.commands({"type": "chat", "chat_id": amina.id})
-    assert {"command": "report", "description": "الإبلاغ عن مشكلة"} in commands
+    assert {"command": "report", "description": "عندي مشكلة"} in commands
 
 
 async def test_english_speaking_family_reads_english(harness: Harness) -> None:
@@ -124,9 +124,9 @@ async def test_a_second_start_by_someone_linked(harness: Harness) -> None:
     amina = await harness.join_family("KH-0007")
     other_code = harness.family("KH-0008")
     amina.send_text(f"/start {other_code}")
-    await amina.wait_for("أنت متصل بسند من قبل")
+    await amina.wait_for("حسابك مرتبط بسند من قبل")
     amina.send_text("/start")
-    await amina.wait_for("ماذا تريد أن تفعل؟")
+    await amina.wait_for("كيف نساعدك؟")
     with harness.db.session() as session:
         assert session.exec(select(Invite).where(Invite.used_at.is_not(None))).all()  # type: ignore[union-attr]
         assert len([i for i in session.exec(select(Invite)) if i.used_at]) == 1
@@ -141,7 +141,7 @@ async def test_language_switches_with_buttons_and_updates_the_command_menu(
     assert [label for label, _ in chooser.buttons] == ["العربية", "English"]
     amina.press_button("English")
     await amina.wait_for("From now on I will write to you in English.")
-    menu = await amina.wait_for("What would you like to do? Tap a button.")
+    menu = await amina.wait_for("How can we help? Tap a button.")
     assert ("📝 Report a problem", "menu:report") in menu.buttons
     await harness.api.quiet()
     commands = harness.api.commands({"type": "chat", "chat_id": amina.id})
@@ -224,8 +224,8 @@ async def test_linking_and_consent_survive_a_restart(harness: Harness) -> None:
     amina = await harness.join_family("KH-0015")
     await harness.restart()
     amina.send_text("/menu")
-    menu = await amina.wait_for("ماذا تريد أن تفعل؟")
-    assert ("📝 الإبلاغ عن مشكلة", "menu:report") in menu.buttons
+    menu = await amina.wait_for("كيف نساعدك؟")
+    assert ("📝 عندي مشكلة", "menu:report") in menu.buttons
 
 
 async def test_cancel_outside_any_flow(harness: Harness) -> None:

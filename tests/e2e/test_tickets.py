@@ -32,12 +32,12 @@ async def report(person: UserHandle, category: str, *messages: str) -> str:
     person.send_text("/report")
     await person.wait_for("ما موضوع المشكلة؟")
     person.press_button(category)
-    await person.wait_for("أخبرنا عن المشكلة")
+    await person.wait_for("يرجى إخبارنا عن المشكلة.")
     for text in messages:
         person.send_text(text)
         await person.wait_for("تمت الإضافة")
     person.press_button("إرسال")
-    await person.wait_for("هل ترسل طلبك")
+    await person.wait_for("هل نرسل طلبك")
     person.press_button("نعم، أرسله")
     ack = await person.wait_for("رقم طلبك هو")
     return next(
@@ -157,9 +157,9 @@ async def test_cancel_and_empty_reports_create_nothing(harness: Harness) -> None
     amina.send_text("/report")
     await amina.wait_for("ما موضوع المشكلة؟")
     amina.press_button(HOUSING_AR)
-    await amina.wait_for("أخبرنا عن المشكلة")
+    await amina.wait_for("يرجى إخبارنا عن المشكلة.")
     amina.press_button("إرسال")
-    await amina.wait_for("يرجى أن تخبرنا عن المشكلة أولاً")
+    await amina.wait_for("يرجى إخبارنا عن المشكلة أولاً")
     amina.send_text("شيء ما")
     await amina.wait_for("تمت الإضافة")
     amina.send_text("/cancel")
@@ -190,13 +190,13 @@ async def test_too_large_voice_note_is_refused_clearly(harness: Harness) -> None
     amina.send_text("/report")
     await amina.wait_for("ما موضوع المشكلة؟")
     amina.press_button(HOUSING_AR)
-    await amina.wait_for("أخبرنا عن المشكلة")
+    await amina.wait_for("يرجى إخبارنا عن المشكلة.")
     amina.send_voice(size=25_000_000)
     await amina.wait_for("هذا الملف كبير جداً")
     amina.send_photo(caption="صورة الجدار")
     await amina.wait_for("تمت الإضافة")
     amina.press_button("إرسال")
-    confirm = await amina.wait_for("هل ترسل طلبك")
+    confirm = await amina.wait_for("هل نرسل طلبك")
     assert "رسالة واحدة" in confirm.text
 
 
@@ -206,13 +206,13 @@ async def test_photos_reach_the_caseworker(harness: Harness) -> None:
     amina.send_text("/report")
     await amina.wait_for("ما موضوع المشكلة؟")
     amina.press_button(HOUSING_AR)
-    await amina.wait_for("أخبرنا عن المشكلة")
+    await amina.wait_for("يرجى إخبارنا عن المشكلة.")
     amina.send_photo(b"\xff\xd8\xff\xe0 fake jpeg", caption="الرطوبة في الغرفة")
     await amina.wait_for("تمت الإضافة")
     amina.send_voice(b"OggS voice", duration=4)
     await amina.wait_for("تمت الإضافة")
     amina.press_button("إرسال")
-    await amina.wait_for("هل ترسل طلبك")
+    await amina.wait_for("هل نرسل طلبك")
     amina.press_button("نعم، أرسله")
     await sam.wait_for(lambda m: m.kind == "voice")
     kinds = [m.kind for m in sam.messages if m.kind in ("photo", "voice")]
@@ -340,7 +340,7 @@ async def test_a_report_in_progress_survives_a_restart(harness: Harness) -> None
     amina.send_text("/report")
     await amina.wait_for("ما موضوع المشكلة؟")
     amina.press_button(HOUSING_AR)
-    await amina.wait_for("أخبرنا عن المشكلة")
+    await amina.wait_for("يرجى إخبارنا عن المشكلة.")
     amina.send_text("السقف يقطر")
     await amina.wait_for("تمت الإضافة")
     await harness.restart()
@@ -495,4 +495,4 @@ async def test_an_english_speaking_family_and_an_arabic_reading_caseworker(
     arabic_card = await noor.wait_for("📥 طلب جديد")
     assert "الحالة: في قائمة الانتظار، لم يستلمه أحد بعد" in arabic_card.text
     assert "النافذة لا تغلق" in arabic_card.text
-    assert ("🙋 استلام", "tk:claim:2") in arabic_card.buttons
+    assert ("🙋 تولّي الطلب", "tk:claim:2") in arabic_card.buttons

@@ -1,7 +1,8 @@
 """Translation in the relay: real argostranslate with the fixture models, and without models.
 
-The fixture models have random weights: ar→en answers ``d`` per sentence and en→ar ``br``,
-which tells the tests which direction ran. Glossary-protected tokens come back unchanged.
+The fixture models (tests/fixtures) have random weights: ar→en answers ``english`` per
+sentence and en→ar ``عربي``, which tells the tests which direction ran. Glossary-protected
+tokens come back unchanged.
 """
 
 from __future__ import annotations
@@ -17,15 +18,19 @@ from sqlmodel import select
 
 from bot.services.argos_models import install_models
 from bot.services.translation import Translation
-from bot.settings import FIXTURE_MODELS
 from storage.models import AuditEvent, TicketMessage
 from tests.e2e.conftest import Harness
 from tests.e2e.test_tickets import HOUSING_AR, report, setup_provider
+from tests.fixtures import (
+    AR_EN,
+    AR_EN_SHA,
+    AR_EN_WORD,
+    EN_AR,
+    EN_AR_SHA,
+    EN_AR_WORD,
+    require_fixtures,
+)
 
-AR_EN = FIXTURE_MODELS / "translate-ar_en-tiny-random.argosmodel"
-EN_AR = FIXTURE_MODELS / "translate-en_ar-tiny-random.argosmodel"
-AR_EN_SHA = "b6d3624459446e5acdf46d5aacb3c185416730e81d89ae429c090578dda34b76"
-EN_AR_SHA = "5e59cb40e0300fde159ce2aeb78522111f1519906ba2a375a0870a788754cab4"
 MT_EN = "🌐 Machine translation, may contain mistakes:"
 MT_AR = "🌐 ترجمة آلية، قد تحتوي على أخطاء:"
 
@@ -38,9 +43,7 @@ def _office_hours(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 async def with_models(harness: Harness) -> Harness:
     """The running bot restarted with both fixture packages installed from files."""
-    pytest.importorskip("argostranslate")
-    if not (AR_EN.is_file() and EN_AR.is_file()):
-        pytest.skip("fixture models not available")
+    require_fixtures()
     install_models([AR_EN], models_dir=harness.settings.models_dir, sha256=AR_EN_SHA)
     install_models([EN_AR], models_dir=harness.settings.models_dir, sha256=EN_AR_SHA)
     await harness.restart()
@@ -58,14 +61,14 @@ async def test_family_and_caseworker_read_each_other_through_argostranslate(
     await report(amina, HOUSING_AR, "المدفأة معطلة والأطفال يشعرون بالبرد")
     card = await sam.wait_for("📥 New request", timeout=30)
     translated, original = card.text.split("Original:")
-    assert MT_EN in translated and "d" in translated.split(MT_EN)[1]
+    assert MT_EN in translated and AR_EN_WORD in translated.split(MT_EN)[1]
     assert "المدفأة معطلة والأطفال يشعرون بالبرد" in original
     assert ("🔁 Translate again", "tr:again:1") in card.buttons
 
     sam.send_text("Please call NHS 111 about K-0001 at 14:30.", reply_to=card.message_id)
     reply = await amina.wait_for(MT_AR, timeout=30)
     machine, original_en = reply.text.split("النص الأصلي:")
-    assert "br" in machine and "K-0001" in machine and "14:30" in machine
+    assert EN_AR_WORD in machine and "K-0001" in machine and "14:30" in machine
     assert "Please call NHS 111 about K-0001 at 14:30." in original_en
 
     with harness.db.session() as session:
@@ -100,7 +103,7 @@ async def test_without_a_model_messages_flow_marked_untranslated(harness: Harnes
     assert "الباب مكسور" in card.text
     sam.send_text("/reply K-0001 A carpenter will come on Friday.")
     reply = await amina.wait_for("ردّ مسؤول حالتك")
-    assert "⚠️ لم تُترجَم هذه الرسالة: لا يوجد نموذج ترجمة مثبّت. النص الأصلي:" in reply.text
+    assert "⚠️ لم نتمكن من ترجمة هذه الرسالة، وهذا نصها الأصلي." in reply.text
     assert "A carpenter will come on Friday." in reply.text
 
 

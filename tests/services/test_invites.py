@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import select
 
-from bot.services import invites, registry
+from bot.services import invites, notifications, people, registry
 from bot.services.errors import AlreadyLinked, InvalidInput, InviteInvalid, TooManyAttempts
 from storage.db import Database
-from storage.models import Invite, Member
+from storage.models import Invite, Member, Notification
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 
@@ -116,3 +116,70 @@ def test_deep_link_payload_fits_telegram_rules() -> None:
     link = invites.deep_link("sanad_bot", code)
     payload = link.split("start=", 1)[1]
     assert len(payload) <= 64 and payload.isalnum()
+
+
+def test_eastern_arabic_digits_in_a_typed_code_work(db: Database) -> None:
+    member_id = _member(db)
+    with db.session() as session:
+        code = invites.create_invite(session, member_id=member_id, now=NOW).code
+    arabic = code.translate(str.maketrans("234567", "٢٣٤٥٦٧"))
+    persian = code.translate(str.maketrans("234567", "۲۳۴۵۶۷"))
+    assert invites.normalize_code(arabic) == code == invites.normalize_code(persian)
+    with db.session() as session:
+        typed = invites.display_code(arabic).lower()
+        assert invites.redeem(session, raw_code=typed, telegram_user_id=77, now=NOW).member_id
+
+
+@pytest.mark.parametrize("days", [0, -3, 91])
+def test_an_invite_outside_one_to_ninety_days_is_refused(db: Database, days: int) -> None:
+    member_id = _member(db)
+    with pytest.raises(InvalidInput) as refused, db.session() as session:
+        invites.create_invite(session, member_id=member_id, ttl_days=days, now=NOW)
+    assert f"not {days}" in str(refused.value)
+
+
+def test_reinviting_a_connected_member_needs_relink(db: Database) -> None:
+    member_id = _member(db)
+    with db.session() as session:
+        first = invites.create_invite(session, member_id=member_id, now=NOW).code
+    with db.session() as session:
+        invites.redeem(session, raw_code=first, telegram_user_id=111, now=NOW)
+        people.record_consent(session, member_id=member_id, now=NOW)
+        people.set_language(session, telegram_user_id=111, language="en")
+    with pytest.raises(invites.AccountLinked) as refused, db.session() as session:
+        invites.create_invite(session, member_id=member_id, now=NOW)
+    assert refused.value.details["name"] == "Amina"
+    with db.session() as session:
+        member = session.get(Member, member_id)
+        assert member is not None and member.telegram_user_id == 111
+        assert session.exec(select(Notification)).all() == []
+
+    with db.session() as session:
+        issued = invites.create_invite(session, member_id=member_id, relink=True, now=NOW)
+    assert issued.relinked
+    with db.session() as session:
+        member = session.get(Member, member_id)
+        assert member is not None
+        assert member.telegram_user_id is None and member.consent_at is None
+        notice = session.exec(select(Notification)).one()
+        assert notice.chat_id == 111 and notice.template == notifications.ACCOUNT_UNLINKED
+        assert notice.data == {"language": "en"}
+        assert people.identify(session, telegram_user_id=111, language_code=None).kind == "guest"
+    with db.session() as session:
+        invites.redeem(session, raw_code=issued.code, telegram_user_id=222, now=NOW)
+        joined = people.identify(session, telegram_user_id=222, language_code="ar")
+    assert joined.member_id == member_id and not joined.consented
+
+
+def test_reinviting_connected_staff_needs_relink_too(db: Database) -> None:
+    with db.session() as session:
+        staff = registry.add_staff(session, role="coordinator", name="Kim")
+        code = invites.create_invite(session, staff_id=staff.id, now=NOW).code
+    with db.session() as session:
+        invites.redeem(session, raw_code=code, telegram_user_id=333, now=NOW)
+    with pytest.raises(invites.AccountLinked), db.session() as session:
+        invites.create_invite(session, staff_id=staff.id, now=NOW)
+    with db.session() as session:
+        assert invites.create_invite(session, staff_id=staff.id, relink=True, now=NOW).relinked
+        notice = session.exec(select(Notification)).one()
+    assert notice.chat_id == 333 and notice.data == {"language": "en"}

@@ -1,27 +1,29 @@
-"""Fixtures for translation tests: private HOME and model folder, fixture models, no network."""
+"""Fixtures for translation tests: private HOME and model folder, fixture models, no network.
+
+A missing fixture package or a missing argostranslate fails the tests that need them, with the
+reason: they are part of the project (tests/fixtures/models) and of `.[translation]`.
+"""
 
 from __future__ import annotations
 
 import os
 import socket
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from bot.services.argos_models import install_models
-from bot.settings import FIXTURE_MODELS
+from tests.fixtures import AR_EN, AR_EN_SHA, EN_AR, EN_AR_SHA, require_fixtures
 
-FIXTURE_DIR = FIXTURE_MODELS
-AR_EN = FIXTURE_DIR / "translate-ar_en-tiny-random.argosmodel"
-EN_AR = FIXTURE_DIR / "translate-en_ar-tiny-random.argosmodel"
-AR_EN_SHA = "b6d3624459446e5acdf46d5aacb3c185416730e81d89ae429c090578dda34b76"
-EN_AR_SHA = "5e59cb40e0300fde159ce2aeb78522111f1519906ba2a375a0870a788754cab4"
+__all__ = ["AR_EN", "AR_EN_SHA", "EN_AR", "EN_AR_SHA", "NetworkBlocked", "require_fixtures"]
 
-requires_fixtures = pytest.mark.skipif(
-    not (AR_EN.is_file() and EN_AR.is_file()), reason="fixture models not available"
-)
+
+@pytest.fixture
+def fixture_packages() -> tuple[Path, Path]:
+    """The two fixture package files (ar→en, en→ar); fails if either is missing."""
+    require_fixtures()
+    return AR_EN, EN_AR
 
 
 class NetworkBlocked(RuntimeError):
@@ -61,19 +63,9 @@ def private_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 
 @pytest.fixture(scope="package")
-def argos_imported_before() -> bool:
-    """Record whether argostranslate was imported before these tests installed anything."""
-    return "argostranslate.settings" in sys.modules
-
-
-@pytest.fixture(scope="package")
-def models_dir(
-    tmp_path_factory: pytest.TempPathFactory, private_home: Path, argos_imported_before: bool
-) -> Path:
+def models_dir(tmp_path_factory: pytest.TempPathFactory, private_home: Path) -> Path:
     """Install both fixture packages once, into one folder shared by the package's tests."""
-    pytest.importorskip("argostranslate")
-    if not (AR_EN.is_file() and EN_AR.is_file()):
-        pytest.skip("fixture models not available")
+    require_fixtures()
     folder = tmp_path_factory.mktemp("models")
     with pytest.MonkeyPatch.context() as mp:
         _block_network(mp)

@@ -12,7 +12,7 @@ import pytest
 from bot.admin import run
 from bot.services.argos_models import installed_models, packages_dir
 from bot.settings import Settings
-from tests.translation.conftest import AR_EN, AR_EN_SHA, EN_AR, EN_AR_SHA, requires_fixtures
+from tests.translation.conftest import AR_EN, AR_EN_SHA, EN_AR, EN_AR_SHA
 
 WRONG_SHA = "0" * 64
 
@@ -47,11 +47,10 @@ def _nothing_installed(settings: Settings) -> bool:
     return not folder.is_dir() or not any(folder.iterdir())
 
 
-@requires_fixtures
+@pytest.mark.usefixtures("fixture_packages")
 def test_install_both_then_list_both_directions(
     capsys: pytest.CaptureFixture[str], settings: Settings, tmp_path: Path
 ) -> None:
-    pytest.importorskip("argostranslate")
     assert _json(capsys, settings, "models")["models"] == []
     result = _json(
         capsys,
@@ -91,18 +90,17 @@ def test_install_both_then_list_both_directions(
     assert not (tmp_path / "sanad.db").exists()
 
 
-@requires_fixtures
+@pytest.mark.usefixtures("fixture_packages")
 def test_single_path_with_single_checksum_and_readable_output(
     capsys: pytest.CaptureFixture[str], settings: Settings
 ) -> None:
-    pytest.importorskip("argostranslate")
     assert run(["install-models", str(AR_EN), "--sha256", AR_EN_SHA], settings=settings) == 0
     out = capsys.readouterr().out
     assert "ar→en 0.0.1 translate-ar_en " + AR_EN_SHA in out
     assert [i.direction for i in installed_models(settings.models_dir)] == [("ar", "en")]
 
 
-@requires_fixtures
+@pytest.mark.usefixtures("fixture_packages")
 def test_wrong_checksum_is_refused_and_installs_nothing(
     capsys: pytest.CaptureFixture[str], settings: Settings
 ) -> None:
@@ -123,7 +121,7 @@ def test_a_file_that_is_not_a_model_is_refused(
     assert _nothing_installed(settings)
 
 
-@requires_fixtures
+@pytest.mark.usefixtures("fixture_packages")
 def test_unknown_package_without_checksum_is_refused_as_not_known(
     capsys: pytest.CaptureFixture[str], settings: Settings
 ) -> None:
@@ -134,7 +132,7 @@ def test_unknown_package_without_checksum_is_refused_as_not_known(
     assert _nothing_installed(settings)
 
 
-@requires_fixtures
+@pytest.mark.usefixtures("fixture_packages")
 def test_one_good_and_one_bad_file_installs_nothing(
     capsys: pytest.CaptureFixture[str], settings: Settings, tmp_path: Path
 ) -> None:
@@ -170,7 +168,7 @@ def test_one_good_and_one_bad_file_installs_nothing(
     assert _nothing_installed(settings)
 
 
-@requires_fixtures
+@pytest.mark.usefixtures("fixture_packages")
 def test_checksum_count_must_match_the_files(
     capsys: pytest.CaptureFixture[str], settings: Settings
 ) -> None:
@@ -194,7 +192,7 @@ def test_models_is_empty_when_nothing_installed(
     assert not (tmp_path / "sanad.db").exists()
 
 
-@requires_fixtures
+@pytest.mark.usefixtures("fixture_packages")
 def test_reinstalling_a_direction_replaces_it(
     capsys: pytest.CaptureFixture[str], settings: Settings, tmp_path: Path
 ) -> None:

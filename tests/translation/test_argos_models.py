@@ -5,8 +5,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,7 +21,9 @@ from bot.services.argos_models import (
     installed_models,
     packages_dir,
 )
-from tests.translation.conftest import AR_EN, AR_EN_SHA, EN_AR, EN_AR_SHA, requires_fixtures
+from bot.settings import PROJECT_ROOT
+from tests.fixtures import AR_EN_WORD, EN_AR_WORD
+from tests.translation.conftest import AR_EN, AR_EN_SHA, EN_AR, EN_AR_SHA
 
 
 def _sha(path: Path) -> str:
@@ -41,28 +46,28 @@ def test_known_packages_are_the_two_real_models() -> None:
     assert EN_AR_SHA not in KNOWN_PACKAGES
 
 
-@requires_fixtures
+@pytest.mark.usefixtures("fixture_packages")
 def test_install_with_explicit_checksum_lists_direction_and_version(tmp_path: Path) -> None:
     infos = install_models([AR_EN], models_dir=tmp_path, sha256=AR_EN_SHA.upper())
     assert [(i.from_code, i.to_code, i.version) for i in infos] == [("ar", "en", "0.0.1")]
     listed = installed_models(tmp_path)
     assert listed == infos
     assert listed[0].sha256 == AR_EN_SHA
-    assert listed[0].model_id == "argos ar→en 0.0.1 (b6d36244)"
+    assert listed[0].model_id == f"argos ar→en 0.0.1 ({AR_EN_SHA[:8]})"
     assert listed[0].path.parent == packages_dir(tmp_path)
     # No staging or extraction leftovers beside the installed package.
     assert sorted(p.name for p in tmp_path.iterdir()) == ["packages"]
     assert [p.name for p in packages_dir(tmp_path).iterdir()] == ["translate-ar_en"]
 
 
-@requires_fixtures
+@pytest.mark.usefixtures("fixture_packages")
 def test_listing_both_directions_sorted(tmp_path: Path) -> None:
     install_models([EN_AR], models_dir=tmp_path, sha256=EN_AR_SHA)
     install_models([AR_EN], models_dir=tmp_path, sha256=AR_EN_SHA)
     assert [m.direction for m in installed_models(tmp_path)] == [("ar", "en"), ("en", "ar")]
 
 
-@requires_fixtures
+@pytest.mark.usefixtures("fixture_packages")
 def test_reinstall_replaces_the_package(tmp_path: Path) -> None:
     install_models([AR_EN], models_dir=tmp_path, sha256=AR_EN_SHA)
     marker = packages_dir(tmp_path) / "translate-ar_en" / "stale.txt"
@@ -73,14 +78,14 @@ def test_reinstall_replaces_the_package(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["packages"]
 
 
-@requires_fixtures
+@pytest.mark.usefixtures("fixture_packages")
 def test_unknown_file_without_checksum_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ModelError, match="not a known model package"):
         install_models([AR_EN], models_dir=tmp_path)
     assert installed_models(tmp_path) == []
 
 
-@requires_fixtures
+@pytest.mark.usefixtures("fixture_packages")
 def test_wrong_checksum_is_refused_before_installing(tmp_path: Path) -> None:
     with pytest.raises(ModelError, match="does not match the given --sha256"):
         install_models([AR_EN], models_dir=tmp_path, sha256=EN_AR_SHA)
@@ -88,7 +93,7 @@ def test_wrong_checksum_is_refused_before_installing(tmp_path: Path) -> None:
     assert not packages_dir(tmp_path).exists() or not any(packages_dir(tmp_path).iterdir())
 
 
-@requires_fixtures
+@pytest.mark.usefixtures("fixture_packages")
 def test_all_checksums_are_verified_before_anything_is_installed(tmp_path: Path) -> None:
     with pytest.raises(ModelError, match="translate-en_ar-tiny-random"):
         install_models([AR_EN, EN_AR], models_dir=tmp_path, sha256=AR_EN_SHA)
@@ -147,7 +152,7 @@ def test_non_translation_package_is_refused(tmp_path: Path) -> None:
         install_models([archive], models_dir=tmp_path / "models", sha256=_sha(archive))
 
 
-@requires_fixtures
+@pytest.mark.usefixtures("fixture_packages")
 def test_without_argostranslate_nothing_is_listed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -171,23 +176,99 @@ def test_configure_argos_sets_service_folders(
     assert "XDG_DATA_HOME" not in os.environ or "argos" not in os.environ["XDG_DATA_HOME"]
 
 
-def test_argos_folders_are_inside_the_model_folder(
-    models_dir: Path, argos_imported_before: bool, private_home: Path
-) -> None:
-    from bot.services.translation import Translator
+# argostranslate reads its settings once, at import: the folder test needs an interpreter in
+# which nothing has imported it yet, whatever ran before in this pytest process.
+_FOLDERS_SCRIPT = """
+import json, socket, sys
+from pathlib import Path
 
-    if argos_imported_before:
-        pytest.skip("argostranslate was imported by another test before this package")
-    translator = Translator(models_dir=models_dir)
-    try:
-        assert translator.translate_sync("Hello.", target="ar").status == "translated"
-    finally:
-        translator.close()
-    from argostranslate import settings
+def refuse(*args, **kwargs):
+    raise OSError("network access attempted")
 
-    root = models_dir.resolve()
-    assert settings.package_data_dir == packages_dir(root)
-    for folder in (settings.data_dir, settings.config_dir, settings.cache_dir):
+socket.socket.connect = socket.create_connection = socket.getaddrinfo = refuse
+assert "argostranslate" not in sys.modules
+from bot.services.translation import Translator
+
+translator = Translator(models_dir=Path(sys.argv[1]))
+result = translator.translate_sync("Hello.", target="ar")
+translator.close()
+from argostranslate import settings
+
+folders = [settings.data_dir, settings.config_dir, settings.cache_dir]
+print(json.dumps({
+    "status": result.status,
+    "text": result.text,
+    "packages": str(settings.package_data_dir),
+    "folders": [str(folder) for folder in folders],
+}))
+"""
+
+# argostranslate's own install and translate path, with the offline sentencizer the
+# Translator installs (argos 1.11 would otherwise fetch one on first use).
+_ARGOS_OWN_PATH_SCRIPT = """
+import json, socket, sys
+
+def refuse(*args, **kwargs):
+    raise OSError("network access attempted")
+
+socket.socket.connect = socket.create_connection = socket.getaddrinfo = refuse
+from argostranslate import package, translate
+from bot.services.translation import SimpleSentencizer
+
+for path in sys.argv[1:]:
+    package.install_from_path(path)
+out = {"installed": sorted(f"{p.from_code}-{p.to_code}" for p in package.get_installed_packages())}
+for source, target, text in (("ar", "en", "مرحبا. كيف حالك؟"), ("en", "ar", "Hello. Bye.")):
+    translation = translate.get_translation_from_codes(source, target)
+    getattr(translation, "underlying", translation).sentencizer = SimpleSentencizer()
+    out[f"{source}-{target}"] = translation.translate(text)
+print(json.dumps(out, ensure_ascii=False))
+"""
+
+
+def _fresh_python(script: str, args: list[str], home: Path) -> dict[str, Any]:
+    """Run a script in a new interpreter with an empty HOME and no ARGOS_/XDG_ settings."""
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("ARGOS_", "XDG_")) and name not in ("HOME", "PYTHONPATH")
+    }
+    env.update(HOME=str(home), PYTHONPATH=str(PROJECT_ROOT))
+    done = subprocess.run(
+        [sys.executable, "-c", script, *args],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.usefixtures("fixture_packages")
+def test_argos_folders_are_inside_the_model_folder(tmp_path: Path) -> None:
+    models = tmp_path / "models"
+    install_models([AR_EN], models_dir=models, sha256=AR_EN_SHA)
+    install_models([EN_AR], models_dir=models, sha256=EN_AR_SHA)
+    home = tmp_path / "home"
+    home.mkdir()
+    out = _fresh_python(_FOLDERS_SCRIPT, [str(models)], home)
+    assert (out["status"], out["text"]) == ("translated", EN_AR_WORD)
+    root = models.resolve()
+    assert Path(out["packages"]) == packages_dir(root)
+    for folder in out["folders"]:
         assert root in Path(folder).parents
-    # Nothing was created in the (temporary) home folder.
-    assert not any(private_home.iterdir())
+    # Nothing was created in the home folder.
+    assert list(home.iterdir()) == []
+
+
+@pytest.mark.usefixtures("fixture_packages")
+def test_argostranslate_installs_and_translates_the_fixtures_itself(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    out = _fresh_python(_ARGOS_OWN_PATH_SCRIPT, [str(AR_EN), str(EN_AR)], home)
+    assert out["installed"] == ["ar-en", "en-ar"]
+    assert out["ar-en"] == f"{AR_EN_WORD} {AR_EN_WORD}"
+    assert out["en-ar"] == f"{EN_AR_WORD} {EN_AR_WORD}"
