@@ -279,6 +279,21 @@ def cmd_remove_routing_rule(
     return {"rule_id": rule.id, "active": False}
 
 
+def cmd_outbox(args: argparse.Namespace, session: Session, settings: Settings) -> dict[str, Any]:
+    """Notices by state; with --failed, those that finally failed (never their text)."""
+    from bot.services import outbox
+
+    result: dict[str, Any] = {"states": outbox.counts(session)}
+    if args.failed:
+        result["failed"] = [
+            {"id": n.id, "kind": n.kind, "chat": n.chat_id,
+             "ticket": f"K-{n.ticket_id:04d}" if n.ticket_id else None,
+             "attempts": n.attempts, "at": n.closed_at, "error": n.last_error}
+            for n in outbox.failed(session, limit=args.limit)
+        ]  # fmt: skip
+    return result
+
+
 def cmd_list(args: argparse.Namespace, session: Session, settings: Settings) -> dict[str, Any]:
     """Lists one kind of registered data (districts, schemes, categories, providers…)."""
     rows = LISTINGS[args.command](session)
@@ -369,6 +384,9 @@ def build_parser() -> argparse.ArgumentParser:
     add("routing-rules", cmd_routing_rules, "show how every district is routed")
     sub = add("remove-routing-rule", cmd_remove_routing_rule, "switch a routing rule off")
     sub.add_argument("rule_id", type=int)
+    sub = add("outbox", cmd_outbox, "count notices by state; --failed lists undelivered ones")
+    sub.add_argument("--failed", action="store_true", help="list notices that finally failed")
+    sub.add_argument("--limit", type=int, default=100, help="at most this many (newest first)")
     for name in LISTINGS:
         add(name, cmd_list, f"list the registered {name}")
     return parser

@@ -7,21 +7,21 @@ import contextlib
 import logging
 from typing import Any
 
-from sqlmodel import col, select
 from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, ContextTypes
 
 import handlers
 from bot import i18n
+from bot.concurrency import ChatOrderedProcessor
 from bot.context import BotData, SanadContext
-from bot.services.people import identify
+from bot.delivery import dispatcher, periodic
+from bot.delivery.ratelimit import SanadRateLimiter
 from bot.services.translation import Translator
 from bot.settings import Settings
-from handlers import notify
-from handlers.commands import set_default_commands, set_person_commands
-from handlers.common import answer, person_of
+from handlers.commands import set_default_commands
+from handlers.common import tell_failure
+from handlers.menu import refresh_menus
 from storage.db import Database
-from storage.models import Member, Staff
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +46,15 @@ def build_application(
         .context_types(context_types)
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
-        .concurrent_updates(False)
+        # Chats run concurrently, each chat in order (bot/concurrency.py).
+        .concurrent_updates(ChatOrderedProcessor())
+        # Every send is paced under Telegram's limits and waits out 429s (bot/delivery).
+        .rate_limiter(
+            SanadRateLimiter(
+                overall_per_second=settings.send_rate,
+                per_chat_per_second=settings.send_rate_per_chat,
+            )
+        )
     )
     app: SanadApp = builder.build()  # type: ignore[assignment]
     app.bot_data.db = db
@@ -69,26 +77,23 @@ async def _post_init(app: SanadApp) -> None:
     app.bot_data.extras["menus"] = asyncio.ensure_future(_refresh_menus(app))
     # Notices queued before a crash or restart go out now, in the background; then every few
     # seconds (retries and escalations). The database is the truth; the job queue is a clock.
-    notify.kick(app)
+    await dispatcher.start(app)
     if app.job_queue is not None:
         app.job_queue.run_repeating(
-            notify.outbox_job, interval=app.bot_data.settings.outbox_interval, first=1.0,
+            periodic.outbox_job, interval=app.bot_data.settings.outbox_interval, first=1.0,
             name="outbox",
         )  # fmt: skip
 
 
 async def _refresh_menus(app: SanadApp, per_second: float = 20.0) -> None:
-    """Sets every linked person's command menu, in their language and role, paced."""
-    db = app.bot_data.db
-    with db.session() as session:
-        linked = [
-            *session.exec(select(Member.telegram_user_id).where(col(Member.telegram_user_id) > 0)),
-            *session.exec(select(Staff.telegram_user_id).where(col(Staff.telegram_user_id) > 0)),
-        ]
-        people = [identify(session, telegram_user_id=uid, language_code=None) for uid in linked]
-    for person in people:
-        await set_person_commands(app.bot, person)
-        await asyncio.sleep(1 / per_second)
+    """Re-sends, paced, only the command menus that changed (handlers.menu.refresh_menus)."""
+    try:
+        sent = await refresh_menus(app.bot, app.bot_data.db, per_second)
+    except Exception:  # a menu is a convenience: a failure here must not stop the bot
+        logger.exception("command menu refresh failed")
+        return
+    if sent:
+        logger.info("command menus refreshed: %s", sent)
 
 
 async def _post_shutdown(app: SanadApp) -> None:
@@ -98,7 +103,7 @@ async def _post_shutdown(app: SanadApp) -> None:
         menus.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await menus
-    await notify.settle(app)
+    await dispatcher.settle(app)
     warm_up = app.bot_data.extras.pop("warm_up", None)
     if warm_up is not None and not warm_up.done():
         warm_up.cancel()
@@ -111,7 +116,6 @@ async def _on_error(update: object, context: SanadContext) -> None:
     logger.error("update failed: %s", type(context.error).__name__, exc_info=context.error)
     if isinstance(update, Update) and update.effective_chat is not None:
         try:
-            t = i18n.texts(person_of(update, context).language)
-            await answer(update, t._("Sorry, something went wrong. Please try again."))
+            await tell_failure(update, context)
         except Exception:
             logger.exception("could not report an error to the chat")

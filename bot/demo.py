@@ -650,6 +650,10 @@ async def run_demo(
             api_base_file_url=api.base_file_url,
             database_url=db.url,
             models_dir=translation.bot_models_dir or Path(out_of_models.name),
+            # The demo's local Bot API has no limits; Telegram's 1/s per chat would only make
+            # each scene wait.
+            send_rate=1000.0,
+            send_rate_per_chat=1000.0,
         )
         app = build_application(
             settings, db, translator=Translator(models_dir=settings.models_dir)

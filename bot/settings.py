@@ -39,6 +39,12 @@ class Settings:
     webhook_port: int = 8443
     log_level: str = "INFO"
     outbox_interval: float = 5.0
+    # Pacing of sends (bot/delivery/ratelimit.py): messages a second overall (Telegram allows
+    # about 30) and to one chat (Telegram allows about one, with short bursts).
+    send_rate: float = 28.0
+    send_rate_per_chat: float = 1.0
+    # Sent and cancelled notices are deleted after this many days (failed ones are kept).
+    outbox_keep_days: int = 30
     # An arrival date may be planned ahead, but not further than this many days from today.
     arrival_horizon_days: int = 90
     # How long start-up keeps retrying an unreachable Bot API before exiting with status 1.
@@ -68,6 +74,9 @@ class Settings:
             webhook_port=int(_env("WEBHOOK_PORT", str(defaults.webhook_port))),
             log_level=_env("LOG_LEVEL", defaults.log_level).upper(),
             outbox_interval=float(_env("OUTBOX_INTERVAL", str(defaults.outbox_interval))),
+            send_rate=float(_env("SEND_RATE", str(defaults.send_rate))),
+            send_rate_per_chat=float(_env("SEND_RATE_PER_CHAT", str(defaults.send_rate_per_chat))),
+            outbox_keep_days=int(_env("OUTBOX_KEEP_DAYS", str(defaults.outbox_keep_days))),
             arrival_horizon_days=int(
                 _env("ARRIVAL_HORIZON_DAYS", str(defaults.arrival_horizon_days))
             ),

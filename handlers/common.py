@@ -9,10 +9,10 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
 
 from bot.context import SanadContext
-from bot.i18n import Texts, texts
-from bot.services import people
+from bot.i18n import Texts, negotiate, texts
+from bot.services import accounts
 from bot.services.people import Person
-from storage.db import Database
+from storage.db import Database, DatabaseBusy
 
 logger = logging.getLogger(__name__)
 
@@ -27,20 +27,30 @@ def keyboard(rows: Keyboard) -> InlineKeyboardMarkup:
 
 
 def resolve_person(db: Database, update: Update) -> Person | None:
-    """The caller of an update, or None when it has no user."""
+    """The caller of an update, or None when it has no user (blocking: prefer load_person)."""
     user = update.effective_user
     if user is None:
         return None
     with db.session() as session:
-        people.remember_telegram_language(
+        return accounts.resolve_caller(
             session, telegram_user_id=user.id, language_code=user.language_code
         )
-        return people.identify(session, telegram_user_id=user.id, language_code=user.language_code)
+
+
+async def load_person(update: Update, context: SanadContext) -> Person | None:
+    """Resolves the caller off the event loop and keeps them on the context."""
+    user = update.effective_user
+    if user is None:
+        return None
+    context.person = await context.db.run(
+        accounts.resolve_caller, telegram_user_id=user.id, language_code=user.language_code
+    )
+    return context.person
 
 
 def person_of(update: Update, context: SanadContext) -> Person:
-    """The caller resolved by the gate (resolved again if the gate did not run)."""
-    if context.person is None:
+    """The caller resolved by the gate (which runs before every handler with a user)."""
+    if context.person is None:  # only when a handler runs without the gate (never in the app)
         context.person = resolve_person(context.db, update)
     assert context.person is not None
     return context.person
@@ -72,3 +82,40 @@ async def edit_or_send(update: Update, text: str, markup: InlineKeyboardMarkup |
             if "not modified" in exc.message:
                 return
     await answer(update, text, markup)
+
+
+def busy_text(t: Texts) -> str:
+    """Said when the database stayed busy through every retry: nothing was kept."""
+    return t._(
+        "Sorry, Sanad is very busy and could not save that just now. Please send it again in "
+        "a few minutes."
+    )
+
+
+def busy_message_text(t: Texts, text: str) -> str:
+    """The same, with the person's own words, so they can send them again without retyping."""
+    return t._(
+        "Sorry, Sanad is very busy and could not save your message just now, so it has not "
+        "reached anyone yet. Please send it again in a few minutes. This is what you wrote:"
+        "\n\n{text}",
+        text=text,
+    )
+
+
+async def tell_failure(update: Update, context: SanadContext) -> None:
+    """Tells the person an update failed, in their language: a busy database (nothing was
+    saved: their words are given back to send again) or any other error."""
+    user = update.effective_user
+    person: Person | None = context.person
+    language = person.language if person else negotiate(user.language_code if user else None)
+    t = texts(language or "ar")
+    if not isinstance(context.error, DatabaseBusy):
+        await answer(update, t._("Sorry, something went wrong. Please try again."))
+        return
+    message = update.message
+    words = (message.text or message.caption or "") if message is not None else ""
+    if words and not words.startswith("/"):
+        # Telegram takes 4,096 characters a message; the sentence around the words needs room.
+        await answer(update, busy_message_text(t, words[:3500]))
+    else:
+        await answer(update, busy_text(t))

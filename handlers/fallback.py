@@ -50,8 +50,7 @@ async def cancel_command(update: Update, context: SanadContext) -> None:
     """/cancel: leaves any flow; nothing half-done is kept."""
     person = person_of(update, context)
     t = texts_for(update, context)
-    with context.db.session() as session:
-        left = flows.clear(session, person.telegram_user_id)
+    left = await context.db.run(flows.clear, person.telegram_user_id)
     text = t._("Cancelled. Nothing was sent.") if left else t._("There is nothing to cancel.")
     await answer(update, text, menu_for(t, person))
 
@@ -62,10 +61,9 @@ async def bot_blocked(update: Update, context: SanadContext) -> None:
     if change is None or change.chat.type != change.chat.PRIVATE:
         return
     if change.new_chat_member.status == ChatMember.BANNED:
-        with context.db.session() as session:
-            people.mark_unreachable(session, telegram_user_id=change.chat.id)
+        await context.db.run(people.mark_unreachable, telegram_user_id=change.chat.id)
         logger.info("a private chat blocked the bot")
-    elif change.new_chat_member.status == ChatMember.MEMBER:
-        with context.db.session() as session:
-            if people.mark_reachable(session, telegram_user_id=change.chat.id):
-                logger.info("a private chat unblocked the bot")
+    elif change.new_chat_member.status == ChatMember.MEMBER and await context.db.run(
+        people.mark_reachable, telegram_user_id=change.chat.id
+    ):
+        logger.info("a private chat unblocked the bot")

@@ -5,15 +5,16 @@ from __future__ import annotations
 from telegram import Update
 
 from bot.context import SanadContext
+from bot.delivery import dispatcher
 from bot.i18n import Texts
-from bot.services import flows, tickets
-from bot.services.errors import Conflict, DomainError, NotFound
-from handlers import notify
+from bot.services import intake, tickets
+from bot.services.errors import Conflict, DomainError
+from bot.services.intake import Reply
 from handlers.common import answer, keyboard, person_of, texts_for
 from handlers.menu import menu_for
 from handlers.render import family_ticket_line, readable
 from handlers.report import closed_ticket, stale
-from storage.models import Category, TicketMessage, TicketStatus
+from storage.models import TicketMessage, TicketStatus
 
 
 async def family_tickets_command(update: Update, context: SanadContext) -> None:
@@ -22,25 +23,20 @@ async def family_tickets_command(update: Update, context: SanadContext) -> None:
         await update.callback_query.answer()
     person = person_of(update, context)
     t = texts_for(update, context)
-    with context.db.session() as session:
-        found = tickets.family_tickets(session, person=person)
-        blocks, rows = [], []
-        for ticket in found:
-            category = session.get(Category, ticket.category_id)
-            block = family_ticket_line(t, ticket, category)
-            replies = [
-                m for m in tickets.messages_of(session, ticket.id or 0, include_notes=False)
-                if m.direction == "out"
-            ]  # fmt: skip
-            if replies:
-                block += "\n" + t._(
-                    "Latest reply: {text}", text=_short(_reply_text(t, replies[-1]))
-                )
-            blocks.append(block)
-            if ticket.status != TicketStatus.RESOLVED:
-                rows.append(
-                    [(t._("✍️ Write about {ref}", ref=ticket.reference), f"fam:add:{ticket.id}")]
-                )
+    found = await context.db.run(intake.requests, person=person)
+    blocks, rows = [], []
+    for request in found:
+        ticket = request.ticket
+        block = family_ticket_line(t, ticket, request.category)
+        if request.latest_reply is not None:
+            block += "\n" + t._(
+                "Latest reply: {text}", text=_short(_reply_text(t, request.latest_reply))
+            )
+        blocks.append(block)
+        if ticket.status != TicketStatus.RESOLVED:
+            rows.append(
+                [(t._("✍️ Write about {ref}", ref=ticket.reference), f"fam:add:{ticket.id}")]
+            )
     if not blocks:
         await answer(
             update,
@@ -70,18 +66,13 @@ async def add_button(update: Update, context: SanadContext) -> None:
     person = person_of(update, context)
     t = texts_for(update, context)
     ticket_id = int(query.data.rsplit(":", 1)[1])
-    try:
-        with context.db.session() as session:
-            ticket, _ = tickets.get_visible(session, person, ticket_id)
-            if ticket.status == TicketStatus.RESOLVED:
-                raise Conflict("resolved")
-            flows.start(session, person.telegram_user_id, "family_add", ticket_id=ticket_id)
-    except Conflict:
+    outcome = await context.db.run(intake.write_about, person=person, ticket_id=ticket_id)
+    if outcome.reply is Reply.STALE:
+        await stale(query, t)
+        return
+    if outcome.reply is Reply.CLOSED:
         await query.answer()
         await closed_ticket(update, context, ticket_id)
-        return
-    except NotFound:
-        await stale(query, t)
         return
     await query.answer()
     await answer(
@@ -103,8 +94,7 @@ async def reopen_button(update: Update, context: SanadContext) -> None:
     ticket_id = int(query.data.rsplit(":", 1)[1])
     ref = tickets.reference(ticket_id)
     try:
-        with context.db.session() as session:
-            tickets.reopen(session, person=person, ticket_id=ticket_id)
+        await context.db.run(tickets.reopen, person=person, ticket_id=ticket_id)
     except Conflict as exc:
         await query.answer()
         if str(exc) == "too late":
@@ -124,7 +114,7 @@ async def reopen_button(update: Update, context: SanadContext) -> None:
     await answer(
         update, t._("Request {ref} is open again. Your caseworker has been told.", ref=ref)
     )
-    notify.kick(context.application)
+    dispatcher.kick(context.application)
 
 
 async def helpful_button(update: Update, context: SanadContext) -> None:
@@ -135,10 +125,9 @@ async def helpful_button(update: Update, context: SanadContext) -> None:
     t = texts_for(update, context)
     _, _, ticket_id, value = query.data.split(":")
     try:
-        with context.db.session() as session:
-            tickets.record_feedback(
-                session, person=person, ticket_id=int(ticket_id), helpful=value == "1"
-            )
+        await context.db.run(
+            tickets.record_feedback, person=person, ticket_id=int(ticket_id), helpful=value == "1"
+        )
     except DomainError:
         await stale(query, t)
         return

@@ -7,7 +7,7 @@ from telegram.ext import ApplicationHandlerStop
 
 from bot.context import SanadContext
 from bot.i18n import Texts
-from handlers.common import answer, resolve_person
+from handlers.common import answer, load_person
 from handlers.start import bilingual, not_registered_text, show_privacy_notice
 
 GUEST_COMMANDS = ("/start", "/language")
@@ -40,6 +40,8 @@ async def gate(update: Update, context: SanadContext) -> None:
     """Resolves the caller once and stops updates they may not make."""
     chat = update.effective_chat
     if update.edited_message is not None or update.my_chat_member is not None:
+        if update.edited_message is not None and chat is not None and chat.type == chat.PRIVATE:
+            await load_person(update, context)  # resolved here, so no handler blocks on it
         return
     if chat is None:
         raise ApplicationHandlerStop
@@ -49,10 +51,9 @@ async def gate(update: Update, context: SanadContext) -> None:
         elif update.callback_query is not None:
             await update.callback_query.answer()
         raise ApplicationHandlerStop
-    person = resolve_person(context.db, update)
+    person = await load_person(update, context)
     if person is None:
         raise ApplicationHandlerStop
-    context.person = person
     command, data = _command(update), _callback(update)
     if person.kind == "guest":
         if command in GUEST_COMMANDS or data.startswith("lang:"):

@@ -5,13 +5,12 @@ from __future__ import annotations
 from telegram import Update
 
 from bot.context import SanadContext
+from bot.delivery import dispatcher
 from bot.i18n import Texts
-from bot.services import invites, registry
+from bot.services import accounts, invites
 from bot.services.errors import DomainError, InvalidInput, NotFound
 from bot.services.invites import AccountLinked, IssuedInvite
-from handlers import notify
 from handlers.common import answer, person_of, texts_for
-from storage.models import StaffRole
 
 STAFF_KINDS = {"staff", "caseworker", "lead", "coordinator"}
 # Typed after the name or id to move a connected person to a new Telegram account; phones
@@ -93,25 +92,15 @@ async def invite_command(update: Update, context: SanadContext) -> None:
     actor = f"staff:{person.staff_id}"
     ttl = context.settings.invite_ttl_days
     try:
-        with context.db.session() as session:
-            if kind == "family":
-                member = registry.find_member(
-                    session, family=args[1], name=" ".join(args[2:]) or None
-                )
-                issued = invites.create_invite(
-                    session, member_id=member.id, ttl_days=ttl, relink=relink, actor=actor
-                )
-                who = t._("{name} of family {ref}", name=member.name, ref=args[1].upper())
-            else:
-                if not args[1].isdigit():
-                    raise InvalidInput("staff id")
-                staff = registry.get_staff(session, int(args[1]))
-                if kind != "staff" and staff.role != StaffRole(kind):
-                    raise InvalidInput("role")
-                issued = invites.create_invite(
-                    session, staff_id=staff.id, ttl_days=ttl, relink=relink, actor=actor
-                )
-                who = staff.name
+        made = await context.db.run(
+            accounts.issue_invite,
+            kind=kind,
+            target=args[1],
+            member_name=" ".join(args[2:]) or None,
+            ttl_days=ttl,
+            relink=relink,
+            actor=actor,
+        )
     except AccountLinked as exc:
         command = " ".join(["/invite", *args, RELINK_WORD])
         await answer(update, relink_refused_text(t, str(exc.details["name"]), command))
@@ -133,8 +122,13 @@ async def invite_command(update: Update, context: SanadContext) -> None:
     except DomainError:
         await answer(update, usage_text(t))
         return
+    issued = made.invite
+    if made.family_ref is not None:
+        who = t._("{name} of family {ref}", name=made.name, ref=made.family_ref)
+    else:
+        who = made.name
     if issued.relinked:
-        notify.kick(context.application)
+        dispatcher.kick(context.application)
     await answer(update, _invite_text(t, context, issued, who))
 
 

@@ -6,10 +6,9 @@ from telegram import InlineKeyboardMarkup, Update
 
 from bot.context import SanadContext
 from bot.i18n import LANGUAGE_NAMES, LANGUAGES, texts
-from bot.services import people
-from handlers.commands import set_person_commands
-from handlers.common import answer, keyboard, person_of, resolve_person
-from handlers.menu import menu_for, menu_prompt
+from bot.services import accounts
+from handlers.common import answer, keyboard, person_of
+from handlers.menu import menu_for, menu_prompt, update_menu
 
 # Both languages, one per line: on one line the bidi algorithm reorders the Arabic and English
 # halves around the slash, and a line that starts in Arabic keeps its own direction.
@@ -34,12 +33,14 @@ async def language_button(update: Update, context: SanadContext) -> None:
     if language not in LANGUAGES:
         await query.answer()
         return
-    with context.db.session() as session:
-        people.set_language(session, telegram_user_id=update.effective_user.id, language=language)
+    user = update.effective_user
+    person = context.person = await context.db.run(
+        accounts.choose_language,
+        telegram_user_id=user.id,
+        language=language,
+        language_code=user.language_code,
+    )
     await query.answer()
-    person = resolve_person(context.db, update)
-    assert person is not None
-    context.person = person
     t = texts(language)
     confirmation = (
         t._("From now on I will write to you in Arabic.")
@@ -49,7 +50,7 @@ async def language_button(update: Update, context: SanadContext) -> None:
     await query.edit_message_text(confirmation)
     if person.kind == "guest":
         return
-    await set_person_commands(context.bot, person)
+    await update_menu(context.bot, context.db, person)
     if person.is_member and not person.consented:
         from handlers.start import show_privacy_notice
 

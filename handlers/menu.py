@@ -1,15 +1,27 @@
-"""Main menus, help, and honest answers for features that are not built yet."""
+"""Main menus, command menus kept up to date, help, and honest answers for features to come."""
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardMarkup, Update
+import asyncio
+import hashlib
+import json
+import logging
+
+from telegram import Bot, BotCommand, BotCommandScopeChat, InlineKeyboardMarkup, Update
+from telegram.error import TelegramError
 
 from bot.context import SanadContext
-from bot.i18n import Texts
+from bot.i18n import LANGUAGES, Texts
+from bot.services import menus
+from bot.services.menus import Expected, MenuHolder, MenuKind
 from bot.services.people import Person
+from handlers.commands import commands_for
 from handlers.common import answer, edit_or_send, keyboard, person_of, texts_for
 from handlers.render import emergency_guidance
+from storage.db import Database
 from storage.models import StaffRole
+
+logger = logging.getLogger(__name__)
 
 
 def family_menu(t: Texts) -> InlineKeyboardMarkup:
@@ -157,3 +169,84 @@ async def help_button(update: Update, context: SanadContext) -> None:
     person = person_of(update, context)
     t = texts_for(update, context)
     await edit_or_send(update, help_text(t, person), menu_for(t, person))
+
+
+# ---------------------------------------------------------------- command menus
+
+
+def fingerprint(commands: list[BotCommand]) -> str:
+    """A short digest of a command menu: its commands and their descriptions, in order."""
+    items = [[c.command, c.description] for c in commands]
+    return hashlib.sha256(json.dumps(items, ensure_ascii=False).encode()).hexdigest()[:16]
+
+
+def expected_fingerprints() -> Expected:
+    """The fingerprint of every menu a linked person can have: each kind, role and language."""
+    shapes: list[tuple[MenuKind, StaffRole | None]] = [
+        (MenuKind.MEMBER, None),
+        (MenuKind.GUEST, None),
+    ]
+    shapes += [(MenuKind.STAFF, role) for role in StaffRole]
+    return {
+        (kind, role, language): fingerprint(
+            commands_for(Person(telegram_user_id=0, kind=kind, language=language, role=role))
+        )
+        for kind, role in shapes
+        for language in LANGUAGES
+    }
+
+
+async def set_menu(bot: Bot, person: Person) -> str | None:
+    """Sets one chat's command menu; the fingerprint of what was set, or None if it failed."""
+    commands = commands_for(person)
+    try:
+        await bot.set_my_commands(commands, scope=BotCommandScopeChat(person.telegram_user_id))
+    except TelegramError as exc:
+        logger.warning("could not set commands for a chat: %s", type(exc).__name__)
+        return None
+    return fingerprint(commands)
+
+
+async def update_menu(bot: Bot, db: Database, person: Person) -> None:
+    """Gives a person the menu of their role and language now (after joining or a language
+    change) and remembers it, so the next start-up does not send it again."""
+    if person.kind == "guest":
+        await set_menu(bot, person)
+        return
+    done = await set_menu(bot, person)
+    if done is not None:
+        await db.run(menus.record, {person.telegram_user_id: done})
+
+
+def _person(holder: MenuHolder) -> Person:
+    """The Person whose menu a holder should have."""
+    return Person(
+        telegram_user_id=holder.telegram_user_id,
+        kind=holder.kind,
+        language=holder.language,
+        role=holder.role,
+    )
+
+
+async def refresh_menus(bot: Bot, db: Database, per_second: float = 20.0) -> int:
+    """Re-sends, paced, only the menus that differ from what each person should have now (a
+    release changed the commands, an operator changed a role or a language); returns how many.
+
+    Out-of-date menus are found in SQL a batch at a time, so a restart with nothing changed
+    reads no person and sends nothing, however many people there are.
+    """
+    expected = expected_fingerprints()
+    sent = 0
+    for stale in (menus.stale_members, menus.stale_staff):
+        after = 0
+        while batch := await db.run(stale, expected, after=after):
+            done: dict[int, str] = {}
+            for holder in batch:
+                result = await set_menu(bot, _person(holder))
+                if result is not None:
+                    done[holder.telegram_user_id] = result
+                    sent += 1
+                await asyncio.sleep(1 / per_second)
+            await db.run(menus.record, done)
+            after = batch[-1].telegram_user_id
+    return sent

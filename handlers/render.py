@@ -142,13 +142,29 @@ def message_body(t: Texts, message: TicketMessage) -> str:
     return label or message.text
 
 
-def readable(t: Texts, message: TicketMessage) -> str:
+QUOTE = "│ "
+
+
+def quote(text: str) -> str:
+    """Someone's own words as a quoted block: every line starts with a bar, so nothing inside
+    can pass for a line of Sanad's own (a heading such as "Staff replied:")."""
+    # splitlines: every separator Telegram shows as a new line (\r, U+2028…) starts a quoted one.
+    return "\n".join(f"{QUOTE}{line}".rstrip() for line in text.splitlines() or [""])
+
+
+def readable(t: Texts, message: TicketMessage, *, quoted: bool = False) -> str:
     """A message for a reader: the original, and a translation into their language marked as
     machine translation (or a person-written version), or a clear note that it is untranslated.
+
+    ``quoted`` shows the writer's words (and their translation) as quoted blocks beneath
+    Sanad's own headings, as staff cards show a family's words.
     """
     body = message_body(t, message)
+    translation = message.translation or ""
+    if quoted:
+        body, translation = quote(body), quote(translation)
     if message.translation_status == "human" and message.translation:
-        return message.translation if message.translation_target == t.language else body
+        return translation if message.translation_target == t.language else body
     if not message.text.strip() or message.language in (None, "und", t.language):
         return body
     if (
@@ -161,7 +177,7 @@ def readable(t: Texts, message: TicketMessage) -> str:
             heading = t._("🌐 Machine translation, marked as wrong by staff:")
         # TRANSLATORS: heading above the words exactly as their writer sent them.
         original = t._("Original:")
-        return f"{heading}\n{message.translation}\n\n{original}\n{body}"
+        return f"{heading}\n{translation}\n\n{original}\n{body}"
     if message.direction == "out":
         # A family is never told about models or failures, only what they can do about it.
         return (
@@ -223,7 +239,10 @@ def danger_lines(t: Texts, level: str, danger: tuple[tuple[str, str], ...]) -> l
     if level not in ("urgent", "high") or not danger:
         return []
     categories = ", ".join(dict.fromkeys(danger_category_name(t, c) for c, _ in danger))
-    words = ", ".join(dict.fromkeys(f"“{matched}”" for _, matched in danger if matched))
+    # Matched words are the family's: kept on one line, so they cannot start a line of their own.
+    words = ", ".join(
+        dict.fromkeys(f"“{' '.join(matched.split())}”" for _, matched in danger if matched)
+    )
     if level == "urgent":
         # TRANSLATORS: staff card line; {categories} is a list such as "violence, threats".
         summary = t._("🛡 Safeguarding: urgent, danger now ({categories})", categories=categories)
@@ -288,8 +307,11 @@ def staff_card(t: Texts, card: CardContext, *, intro: str) -> str:
             parts.append(t._("Staff replied:"))
         else:
             parts.append(t._("Internal note:"))
+        # The family's words are quoted: a family cannot forge a "Staff replied:" line.
         parts.append(
-            readable(t, message) if message.direction == "in" else message_body(t, message)
+            readable(t, message, quoted=True)
+            if message.direction == "in"
+            else message_body(t, message)
         )
     return "\n".join(parts).strip()
 

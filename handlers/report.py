@@ -7,22 +7,18 @@ what the family already sent.
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict
 from typing import Any
 
-from sqlmodel import Session
 from telegram import CallbackQuery, InlineKeyboardMarkup, Message, Update
-from telegram.error import BadRequest
+from telegram.error import BadRequest, TelegramError
 
 from bot.context import SanadContext
+from bot.delivery import dispatcher
 from bot.i18n import Texts
-from bot.services import categories, flows, tickets
-from bot.services.errors import Conflict, InvalidInput, NotFound
-from bot.services.people import Person
+from bot.services import flows, intake, tickets
+from bot.services.intake import Reply
 from bot.services.safeguarding import Category as Danger
-from bot.services.safeguarding import DangerLevel
 from bot.services.tickets import Checked, Part
-from handlers import notify
 from handlers.common import answer, keyboard, person_of, texts_for
 from handlers.menu import menu_for
 from handlers.render import category_name, emergency_guidance
@@ -105,29 +101,23 @@ def describe_keyboard(t: Texts) -> InlineKeyboardMarkup:
     return keyboard([[(t._("✅ Send"), "rep:send"), (t._("✖️ Cancel"), "rep:cancel")]])
 
 
-async def start_report(
-    update: Update, context: SanadContext, first: list[Part] | None = None
-) -> None:
-    """Starts a report: asks for the category (keeping messages already sent, if any)."""
-    person = person_of(update, context)
-    t = texts_for(update, context)
-    parts = [asdict(part) for part in first or []]
-    with context.db.session() as session:
-        flows.start(session, person.telegram_user_id, "report", step="category", parts=parts)
-        options = categories.active_categories(session)
+def prompt_category(t: Texts, outcome: intake.Outcome) -> tuple[str, InlineKeyboardMarkup]:
+    """Which category? (the wording says when messages were already kept)."""
     prompt = (
         t._("What is this about? Tap the closest one.")
-        if parts
+        if outcome.parts
         else t._("What is the problem about? Tap the closest one.")
     )
-    await answer(update, prompt, category_keyboard(t, options))
+    return prompt, category_keyboard(t, outcome.options)
 
 
 async def report_command(update: Update, context: SanadContext) -> None:
     """/report (and the menu button)."""
     if update.callback_query is not None:
         await update.callback_query.answer()
-    await start_report(update, context)
+    person = person_of(update, context)
+    outcome = await context.db.run(intake.start_report, person=person)
+    await answer(update, *prompt_category(texts_for(update, context), outcome))
 
 
 async def category_button(update: Update, context: SanadContext) -> None:
@@ -137,20 +127,15 @@ async def category_button(update: Update, context: SanadContext) -> None:
     person = person_of(update, context)
     t = texts_for(update, context)
     code = query.data.split(":", 2)[2]
-    with context.db.session() as session:
-        flow = flows.active(session, person.telegram_user_id, "report")
-        try:
-            category = categories.by_code(session, code)
-        except NotFound:
-            category = None
-        if flow is None or category is None:
-            await stale(query, t)
-            return
-        flows.update(session, flow, step="describe", category=code)
-        has_parts = bool(flow.data.get("parts"))
+    outcome = await context.db.run(intake.choose_category, person=person, code=code)
+    if outcome.reply is Reply.STALE or outcome.category is None:
+        await stale(query, t)
+        return
     await query.answer()
-    await query.edit_message_text(t._("Chosen: {category}", category=category_name(t, category)))
-    if has_parts:
+    await query.edit_message_text(
+        t._("Chosen: {category}", category=category_name(t, outcome.category))
+    )
+    if outcome.parts:
         text = t._("Thank you. You can add more (text, photos or a voice note), or tap Send.")
     else:
         text = t._(
@@ -158,39 +143,6 @@ async def category_button(update: Update, context: SanadContext) -> None:
             "several messages. When you have finished, tap Send."
         )
     await answer(update, text, describe_keyboard(t))
-
-
-async def add_to_report(update: Update, context: SanadContext, flow_data: dict[str, Any]) -> None:
-    """A message while describing, or while the category buttons are showing: kept as part of
-    the report (never dropped), and the family sees the buttons of the step they are at."""
-    message = update.effective_message
-    assert message is not None
-    person = person_of(update, context)
-    t = texts_for(update, context)
-    at_category = flow_data.get("step") == "category"
-    with context.db.session() as session:
-        options = categories.active_categories(session) if at_category else []
-    markup = category_keyboard(t, options) if at_category else describe_keyboard(t)
-    try:
-        part = await part_from(message, context)
-    except FileTooLarge:
-        await answer(update, _too_large_text(t), markup)
-        return
-    if part is None:
-        await answer(update, unsupported_in_report(t), markup)
-        return
-    with context.db.session() as session:
-        flow = flows.current(session, person.telegram_user_id)
-        assert flow is not None
-        parts = flow.data.get("parts", [])
-        if any(p.get("source_message_id") == part.source_message_id for p in parts):
-            return  # the same Telegram message again (a redelivery after a restart)
-        flows.update(session, flow, parts=[*parts, asdict(part)])
-    if at_category:
-        text = t._("I have kept your message with your request. Please tap the closest category.")
-    else:
-        text = t._("Added. Add more, or tap Send.")
-    await answer(update, text, markup)
 
 
 def unsupported_in_report(t: Texts) -> str:
@@ -204,17 +156,12 @@ async def send_button(update: Update, context: SanadContext) -> None:
     assert query is not None
     person = person_of(update, context)
     t = texts_for(update, context)
-    with context.db.session() as session:
-        flow = flows.active(session, person.telegram_user_id, "report", "describe")
-        if flow is None:
-            await stale(query, t)
-            return
-        parts = flow.data.get("parts", [])
-        category = categories.by_code(session, flow.data["category"])
-        if parts:
-            flows.update(session, flow, step="confirm")
+    outcome = await context.db.run(intake.review, person=person)
+    if outcome.reply is Reply.STALE:
+        await stale(query, t)
+        return
     await query.answer()
-    if not parts:
+    if outcome.reply is Reply.EMPTY or outcome.category is None:
         await answer(
             update,
             t._(
@@ -229,8 +176,8 @@ async def send_button(update: Update, context: SanadContext) -> None:
         t.n_(
             "Send your request about {category} ({n} message) to your caseworker?",
             "Send your request about {category} ({n} messages) to your caseworker?",
-            len(parts),
-            category=category_name(t, category),
+            outcome.parts,
+            category=category_name(t, outcome.category),
         ),
         keyboard(
             [
@@ -247,12 +194,10 @@ async def more_button(update: Update, context: SanadContext) -> None:
     assert query is not None
     person = person_of(update, context)
     t = texts_for(update, context)
-    with context.db.session() as session:
-        flow = flows.active(session, person.telegram_user_id, "report")
-        if flow is None:
-            await stale(query, t)
-            return
-        flows.update(session, flow, step="describe")
+    outcome = await context.db.run(intake.describe_more, person=person)
+    if outcome.reply is Reply.STALE:
+        await stale(query, t)
+        return
     await query.answer()
     await answer(update, t._("Add more, then tap Send."), describe_keyboard(t))
 
@@ -263,8 +208,7 @@ async def cancel_button(update: Update, context: SanadContext) -> None:
     assert query is not None
     person = person_of(update, context)
     t = texts_for(update, context)
-    with context.db.session() as session:
-        flows.clear(session, person.telegram_user_id)
+    await context.db.run(flows.clear, person.telegram_user_id)
     await query.answer()
     await answer(update, t._("Cancelled. Nothing was sent."), menu_for(t, person))
 
@@ -300,27 +244,24 @@ async def confirm_button(update: Update, context: SanadContext) -> None:
     person = person_of(update, context)
     t = texts_for(update, context)
     now = utcnow()
-    with context.db.session() as session:
-        flow = flows.active(session, person.telegram_user_id, "report", "confirm")
-        if flow is None:
-            await stale(query, t)
-            return
-        parts = [Part(**p) for p in flow.data.get("parts", [])]
-        opened = tickets.open_ticket(
-            session, person=person, category=flow.data["category"], parts=parts, now=now
-        )
-        flows.clear(session, person.telegram_user_id)
-        ticket = opened.ticket
-    logger.info("ticket %s opened (%s)", ticket.id, opened.decision.reason)
+    outcome = await context.db.run(intake.confirm, person=person, now=now)
+    if outcome.opened is None:
+        await stale(query, t)
+        return
+    ticket = outcome.opened.ticket
+    logger.info("ticket %s opened (%s)", ticket.id, outcome.opened.decision.reason)
+    # Staff are told at once; the family's acknowledgement does not wait for that.
+    dispatcher.kick(context.application)
     await query.answer()
     await query.edit_message_reply_markup(None)
     sent = await answer(update, acknowledgement(t, ticket, now=now), menu_for(t, person))
     if sent is not None:
-        with context.db.session() as session:
-            tickets.link_message(
-                session, chat_id=sent.chat_id, message_id=sent.message_id, ticket_id=ticket.id or 0
-            )
-    notify.kick(context.application)
+        await context.db.run(
+            intake.link_reply,
+            chat_id=sent.chat_id,
+            message_id=sent.message_id,
+            ticket_id=ticket.id or 0,
+        )
 
 
 # ---------------------------------------------------------------- outside any flow
@@ -343,159 +284,114 @@ def danger_notice(t: Texts, checked: Checked, *, now: Any) -> str:
     return f"{told}\n\n{guidance}"
 
 
-async def check_danger(
-    update: Update, context: SanadContext, *, ticket_id: int | None, seen: bool
-) -> Checked:
-    """Triages a family message (text or caption) the moment it arrives, in any step. Urgent
-    danger: the family sees the guidance now and the outbox alerts staff, once per message;
-    ``seen`` (a redelivery or an edit already taken in) shows the guidance only if the edit
-    is what made it urgent."""
-    message = update.effective_message
-    assert message is not None
-    text = message.text or message.caption or ""
-    if not text.strip():
-        return Checked(DangerLevel.NONE)
-    person = person_of(update, context)
-    source = (message.chat_id, message.message_id)
-    try:
-        with context.db.session() as session:
-            checked = tickets.check_arrival(
-                session, person=person, text=text, source=source, ticket_id=ticket_id
-            )
-    except NotFound:  # the request is gone or not theirs: check without it
-        with context.db.session() as session:
-            checked = tickets.check_arrival(session, person=person, text=text, source=source)
+async def tell_danger(update: Update, context: SanadContext, checked: Checked, seen: bool) -> None:
+    """Urgent danger: the family sees the guidance at once (the outbox alerts staff, once per
+    message); ``seen`` (a redelivery or an edit already taken in) shows it again only if the
+    edit is what made it urgent."""
     if checked.alerted:
         logger.info("safeguarding alert queued (%s)", ",".join(checked.categories))
-        notify.kick(context.application)
+        dispatcher.kick(context.application)
     if checked.urgent and (checked.alerted or not seen):
         t = texts_for(update, context)
         await answer(update, danger_notice(t, checked, now=utcnow()))
-    return checked
-
-
-def _known_ticket(
-    session: Session, person: Person, message: Message, flow_name: str, flow_data: dict[str, Any]
-) -> int | None:
-    """The request a message will join, when that is already clear as it arrives."""
-    if flow_name == "report":
-        return None  # a draft: no request yet
-    if flow_name == "family_add":
-        return int(flow_data["ticket_id"])
-    if message.reply_to_message is not None:
-        linked = tickets.ticket_for_message(
-            session, chat_id=message.chat_id, message_id=message.reply_to_message.message_id
-        )
-        if linked is not None:
-            return linked
-    if flow_name == "attach":
-        return None  # waiting for "which request?"
-    open_tickets = tickets.open_family_tickets(session, person=person)
-    return open_tickets[0].id if len(open_tickets) == 1 else None
-
-
-def _in_flow(flow_data: dict[str, Any], message: Message) -> bool:
-    """Whether a message is already kept in a draft or a "which request?" wait."""
-    return any(
-        p.get("source_chat_id") == message.chat_id
-        and p.get("source_message_id") == message.message_id
-        for p in flow_data.get("parts", [])
-    )
 
 
 async def on_family_message(update: Update, context: SanadContext) -> None:
-    """Any family message: checked for danger first, then part of a flow, a reply to a ticket,
-    or the start of a request."""
+    """Any family message: one transaction triages it and keeps it (in a draft, a request, or
+    a new report); then the family is told."""
     message = update.effective_message
     assert message is not None
     person = person_of(update, context)
-    t = texts_for(update, context)
-    with context.db.session() as session:
-        flow = flows.current(session, person.telegram_user_id)
-        flow_name, flow_data = (flow.name, dict(flow.data)) if flow else ("", {})
-        seen = tickets.already_stored(session, message.chat_id, message.message_id)
-        seen = seen or _in_flow(flow_data, message)
-        target = _known_ticket(session, person, message, flow_name, flow_data)
-    await check_danger(update, context, ticket_id=target, seen=seen)
-    if seen:
-        return  # a redelivered update after a restart, or an edit: already taken in
-    if flow_name == "report":
-        await add_to_report(update, context, flow_data)
-        return
+    text = message.text or message.caption or ""
+    source = (message.chat_id, message.message_id)
+    too_large = False
     try:
         part = await part_from(message, context)
     except FileTooLarge:
-        await answer(update, _too_large_text(t), menu_for(t, person))
+        part, too_large = None, True
+    except TelegramError:
+        # The file could not be checked: the words are still triaged before the error.
+        checked = await context.db.run(intake.triage, person=person, text=text, source=source)
+        await tell_danger(update, context, checked, seen=False)
+        raise
+    replied = message.reply_to_message
+    outcome = await context.db.run(
+        intake.family_message,
+        person=person,
+        part=part,
+        text=text,
+        source=source,
+        reply_to=replied.message_id if replied is not None else None,
+        too_large=too_large,
+    )
+    await tell_danger(update, context, outcome.checked, outcome.seen)
+    await render_arrival(update, context, outcome)
+
+
+async def render_arrival(update: Update, context: SanadContext, outcome: intake.Outcome) -> None:
+    """Tells the family where their message went."""
+    person = person_of(update, context)
+    t = texts_for(update, context)
+    reply = outcome.reply
+    if reply is Reply.NOTHING:
         return
-    if part is None:
+    if outcome.in_report:
+        markup = category_keyboard(t, outcome.options) if outcome.at_category else None
+        markup = markup or describe_keyboard(t)
+        if reply is Reply.TOO_LARGE:
+            await answer(update, _too_large_text(t), markup)
+        elif reply is Reply.UNSUPPORTED:
+            await answer(update, unsupported_in_report(t), markup)
+        elif reply is Reply.KEPT_AT_CATEGORY:
+            await answer(
+                update,
+                t._(
+                    "I have kept your message with your request. Please tap the closest category."
+                ),
+                markup,
+            )
+        else:
+            await answer(update, t._("Added. Add more, or tap Send."), markup)
+        return
+    if reply is Reply.TOO_LARGE:
+        await answer(update, _too_large_text(t), menu_for(t, person))
+    elif reply is Reply.UNSUPPORTED:
         from handlers.fallback import unsupported_message
 
         await unsupported_message(update, context)
-        return
-    if flow_name == "family_add":
-        await _add_to_ticket(update, context, int(flow_data["ticket_id"]), [part])
-        return
-    replied = message.reply_to_message
-    if replied is not None:
-        with context.db.session() as session:
-            linked = tickets.ticket_for_message(
-                session, chat_id=message.chat_id, message_id=replied.message_id
-            )
-        if linked is not None:
-            await _add_to_ticket(update, context, linked, [part])
-            return
-    with context.db.session() as session:
-        open_tickets = tickets.open_family_tickets(session, person=person)
-        labels = [
-            (tk.id, tk.reference, session.get(Category, tk.category_id)) for tk in open_tickets
+    elif reply is Reply.ASK_CATEGORY:
+        await answer(update, *prompt_category(t, outcome))
+    elif reply is Reply.ASK_WHICH:
+        rows = [
+            [(f"{ref} · {category_name(t, cat)}", f"att:{tid}")]
+            for tid, ref, cat in outcome.labels
         ]
-    waiting = [Part(**p) for p in flow_data.get("parts", [])] if flow_name == "attach" else []
-    if not open_tickets:
-        await start_report(update, context, first=[*waiting, part])
-        return
-    if len(open_tickets) == 1:
-        await _add_to_ticket(update, context, open_tickets[0].id or 0, [*waiting, part])
-        return
-    with context.db.session() as session:
-        # Still waiting for "which request?": keep every message sent meanwhile.
-        parts = [asdict(p) for p in [*waiting, part]]
-        flows.start(session, person.telegram_user_id, "attach", parts=parts)
-    rows = [[(f"{ref} · {category_name(t, cat)}", f"att:{tid}")] for tid, ref, cat in labels[:6]]
-    rows.append([(t._("➕ A new problem"), "att:new")])
-    await answer(update, t._("Which request is this about?"), keyboard(rows))
+        rows.append([(t._("➕ A new problem"), "att:new")])
+        await answer(update, t._("Which request is this about?"), keyboard(rows))
+    else:
+        await render_added(update, context, outcome)
 
 
-async def _add_to_ticket(
-    update: Update, context: SanadContext, ticket_id: int, parts: list[Part]
-) -> None:
-    """Adds messages to one of the family's tickets and says where they went."""
+async def render_added(update: Update, context: SanadContext, outcome: intake.Outcome) -> None:
+    """Where messages added to a request went (or why they could not be added)."""
     person = person_of(update, context)
     t = texts_for(update, context)
-    try:
-        with context.db.session() as session:
-            for part in parts:
-                tickets.add_family_message(session, person=person, ticket_id=ticket_id, part=part)
-            flows.clear(session, person.telegram_user_id)
-            ticket = session.get(Ticket, ticket_id)
-            assert ticket is not None
-    except Conflict:
-        await closed_ticket(update, context, ticket_id)
-        return
-    except (NotFound, InvalidInput):
+    if outcome.reply is Reply.CLOSED and outcome.ticket_id is not None:
+        await closed_ticket(update, context, outcome.ticket_id)
+    elif outcome.reply is Reply.NOT_ADDED:
         await answer(update, t._("I could not add that to a request."), menu_for(t, person))
-        return
-    # Danger in these messages was answered with the guidance as each one arrived.
-    await answer(
-        update, t._("Sent to your caseworker, with your request {ref}.", ref=ticket.reference)
-    )
-    notify.kick(context.application)
+    elif outcome.reply is Reply.ADDED:
+        dispatcher.kick(context.application)
+        # Danger in these messages was answered with the guidance as each one arrived.
+        await answer(
+            update, t._("Sent to your caseworker, with your request {ref}.", ref=outcome.reference)
+        )
 
 
 async def closed_ticket(update: Update, context: SanadContext, ticket_id: int) -> None:
-    """A message about a resolved ticket: offer to reopen it or report something new."""
+    """A message about a resolved ticket (the flow was already left): offer to reopen it or
+    report something new."""
     t = texts_for(update, context)
-    with context.db.session() as session:
-        flows.clear(session, person_of(update, context).telegram_user_id)
     await answer(
         update,
         t._(
@@ -518,18 +414,14 @@ async def attach_button(update: Update, context: SanadContext) -> None:
     assert query is not None and query.data is not None
     person = person_of(update, context)
     t = texts_for(update, context)
-    with context.db.session() as session:
-        flow = flows.active(session, person.telegram_user_id, "attach")
-        if flow is None:
-            await stale(query, t)
-            return
-        parts = [Part(**p) for p in flow.data.get("parts", [])]
+    target = query.data.split(":", 1)[1]
+    outcome = await context.db.run(intake.attach, person=person, target=target)
+    if outcome.reply is Reply.STALE:
+        await stale(query, t)
+        return
     await query.answer()
     await query.edit_message_reply_markup(None)
-    target = query.data.split(":", 1)[1]
-    if target == "new":
-        await start_report(update, context, first=parts)
-        return
-    if not target.isdigit():
-        return
-    await _add_to_ticket(update, context, int(target), parts)
+    if outcome.reply is Reply.ASK_CATEGORY:
+        await answer(update, *prompt_category(t, outcome))
+    else:
+        await render_added(update, context, outcome)

@@ -5,15 +5,15 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from sqlmodel import Session
 from telegram import CallbackQuery, Update
 
 from bot.context import SanadContext
+from bot.delivery import dispatcher
 from bot.i18n import BIDI_CONTROLS, Texts, plain
 from bot.services import flows, saved_replies, tickets
 from bot.services.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from bot.services.people import Person
-from handlers import notify
+from handlers.cards import card_context
 from handlers.common import answer, edit_or_send, keyboard, person_of, texts_for
 from handlers.menu import menu_for
 from handlers.render import (
@@ -23,7 +23,7 @@ from handlers.render import (
     staff_buttons,
     staff_card,
 )
-from storage.models import Category, Household, Staff, Ticket
+from storage.models import Staff, Ticket
 
 logger = logging.getLogger(__name__)
 
@@ -91,7 +91,7 @@ async def show_card(update: Update, context: SanadContext, ticket_id: int, intro
     t = texts_for(update, context)
     with context.db.session() as session:
         ticket, _ = tickets.get_visible(session, person, ticket_id)
-        card = notify.card_context(session, ticket, include_notes=True)
+        card = card_context(session, ticket, include_notes=True)
         text = staff_card(t, card, intro=intro)
         markup = staff_buttons(t, ticket, translated=needs_translation_buttons(t, card.messages))
     pieces = split_text(text)
@@ -113,32 +113,32 @@ async def staff_tickets_command(update: Update, context: SanadContext) -> None:
         await update.callback_query.answer()
     person = person_of(update, context)
     t = texts_for(update, context)
-    with context.db.session() as session:
-        view = tickets.staff_tickets(session, person=person)
-        lines, rows = [], []
-        lines.append(t.n_("Your open tickets: {n}", "Your open tickets: {n}", len(view.mine)))
-        for ticket in view.mine[:15]:
-            lines.append(_line(t, session, ticket))
-            rows.append([(t._("Open {ref}", ref=ticket.reference), f"tk:open:{ticket.id}")])
-        lines.append("")
-        lines.append(
-            t.n_("Unclaimed in the queue: {n}", "Unclaimed in the queue: {n}", len(view.queue))
+    # One transaction, off the event loop; only what the list shows is loaded.
+    view = await context.db.run(tickets.staff_tickets, person=person, limit=15)
+    lines, rows = [], []
+    lines.append(t.n_("Your open tickets: {n}", "Your open tickets: {n}", view.mine_total))
+    for ticket in view.mine:
+        lines.append(_line(t, view, ticket))
+        rows.append([(t._("Open {ref}", ref=ticket.reference), f"tk:open:{ticket.id}")])
+    lines.append("")
+    lines.append(
+        t.n_("Unclaimed in the queue: {n}", "Unclaimed in the queue: {n}", view.queue_total)
+    )
+    for ticket in view.queue:
+        lines.append(_line(t, view, ticket))
+        rows.append(
+            [
+                (t._("Open {ref}", ref=ticket.reference), f"tk:open:{ticket.id}"),
+                (t._("🙋 Claim {ref}", ref=ticket.reference), f"tk:claim:{ticket.id}"),
+            ]
         )
-        for ticket in view.queue[:15]:
-            lines.append(_line(t, session, ticket))
-            rows.append(
-                [
-                    (t._("Open {ref}", ref=ticket.reference), f"tk:open:{ticket.id}"),
-                    (t._("🙋 Claim {ref}", ref=ticket.reference), f"tk:claim:{ticket.id}"),
-                ]
-            )
     await answer(update, "\n".join(lines), keyboard(rows) if rows else None)
 
 
-def _line(t: Texts, session: Session, ticket: Ticket) -> str:
+def _line(t: Texts, view: tickets.StaffView, ticket: Ticket) -> str:
     """One ticket in a staff list: urgency, reference, family, category, deadline."""
-    household = session.get(Household, ticket.household_id)
-    category = session.get(Category, ticket.category_id)
+    household = view.households.get(ticket.household_id)
+    category = view.categories.get(ticket.category_id)
     flags = ("🚨 " if ticket.urgent else "") + (
         "⏰ " if ticket.first_response_at is None and ticket.escalation_level else ""
     )
@@ -238,7 +238,7 @@ async def resolve_button(update: Update, context: SanadContext) -> None:
     await edit_or_send(
         update, t._("✅ {ref} is resolved. The family has been told.", ref=ref), None
     )
-    notify.kick(context.application)
+    dispatcher.kick(context.application)
 
 
 async def reassign_button(update: Update, context: SanadContext) -> None:
@@ -283,7 +283,7 @@ async def reassign_to_button(update: Update, context: SanadContext) -> None:
         else t._("{ref} is back in the queue.", ref=ref)
     )
     await edit_or_send(update, text, None)
-    notify.kick(context.application)
+    dispatcher.kick(context.application)
 
 
 async def urgent_button(update: Update, context: SanadContext) -> None:
@@ -305,7 +305,7 @@ async def urgent_button(update: Update, context: SanadContext) -> None:
         else t._("{ref} is no longer urgent.", ref=ref)
     )
     await query.edit_message_reply_markup(markup)
-    notify.kick(context.application)
+    dispatcher.kick(context.application)
 
 
 # ---------------------------------------------------------------- saved replies
@@ -360,7 +360,7 @@ async def send_saved_button(update: Update, context: SanadContext) -> None:
         return
     await query.answer()
     await edit_or_send(update, t._("Saved reply sent to the family of {ref}.", ref=ref), None)
-    notify.kick(context.application)
+    dispatcher.kick(context.application)
 
 
 async def saved_command(update: Update, context: SanadContext) -> None:
@@ -482,7 +482,7 @@ async def _act(
     if note:
         await answer(update, t._("Note kept on {ref}. The family does not see it.", ref=ref))
         return
-    notify.kick(context.application)
+    dispatcher.kick(context.application)
     with context.db.session() as session:
         ticket = session.get(Ticket, ticket_id)
         unreachable = ticket is not None and ticket.family_unreachable

@@ -9,12 +9,11 @@ from telegram import InlineKeyboardMarkup, Update
 
 from bot.context import SanadContext
 from bot.i18n import Texts, texts
-from bot.services import invites, people
-from bot.services.errors import AlreadyLinked, InviteInvalid, TooManyAttempts
+from bot.services import accounts, invites, people
+from bot.services.accounts import JoinResult
 from bot.services.people import Person
-from handlers.commands import set_person_commands
-from handlers.common import answer, keyboard, person_of, resolve_person
-from handlers.menu import menu_for, menu_prompt
+from handlers.common import answer, keyboard, person_of
+from handlers.menu import menu_for, menu_prompt, update_menu
 from storage.models import StaffRole
 from storage.types import utcnow
 
@@ -118,28 +117,27 @@ async def start_command(update: Update, context: SanadContext) -> None:
         await answer(update, t._("You are already connected to Sanad."))
         await _after_join(update, context, person)
         return
-    now = utcnow()
-    try:
-        with context.db.session() as session:
-            invites.redeem(session, raw_code=code, telegram_user_id=user.id, now=now)
-    except InviteInvalid as exc:
-        logger.info("invite refused (%s)", exc.details.get("reason"))
-        with context.db.session() as session:
-            invites.record_failure(session, telegram_user_id=user.id, now=now)
+    joining = await context.db.run(
+        accounts.join,
+        raw_code=code,
+        telegram_user_id=user.id,
+        language_code=user.language_code,
+        now=utcnow(),
+    )
+    if joining.result is JoinResult.INVALID:
+        logger.info("invite refused (%s)", joining.reason)
         await answer(update, bilingual(invalid_code_text))
         return
-    except TooManyAttempts:
+    if joining.result is JoinResult.TOO_MANY:
         minutes = int(invites.ATTEMPT_WINDOW.total_seconds() // 60)
         await answer(update, bilingual(lambda t: too_many_text(t, minutes)))
         return
-    except AlreadyLinked:
+    if joining.result is JoinResult.ALREADY_LINKED:
         await answer(update, texts(person.language)._("You are already connected to Sanad."))
         return
-    joined = resolve_person(context.db, update)
-    assert joined is not None
-    context.person = joined
+    joined = context.person = joining.person
     logger.info("account linked as %s", joined.kind)
-    await set_person_commands(context.bot, joined)
+    await update_menu(context.bot, context.db, joined)
     await _after_join(update, context, joined)
 
 
@@ -171,8 +169,7 @@ async def consent_button(update: Update, context: SanadContext) -> None:
     if not person.is_member or person.member_id is None:
         await query.answer(t._("This button no longer works."), show_alert=True)
         return
-    with context.db.session() as session:
-        recorded = people.record_consent(session, member_id=person.member_id)
+    recorded = await context.db.run(people.record_consent, member_id=person.member_id)
     await query.answer()
     if recorded:
         await query.edit_message_reply_markup(None)

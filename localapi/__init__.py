@@ -21,19 +21,30 @@ Telegram users and read what each chat received::
         await amina.wait_for("K-00")               # a substring works too
         amina.press_button("Book")                  # press an inline button by its text
         await api.quiet()                           # nothing more is being sent
+
+Under load it behaves like Telegram when asked to: ``LocalBotAPI(rate_limits=True)`` answers
+429 with ``retry_after`` past about 30 messages a second or 1 a second per chat (after a short
+burst); ``api.inject(Fault.BLOCKED, chat_id=..., times=2)`` and friends inject 429s, 403s,
+5xx, timeouts and dropped connections; ``api.counters`` tells what it saw and answered.
 """
 
+from localapi.faults import Fault, FaultRule
 from localapi.html import EntityParseError, parse_text
+from localapi.limits import Counters, TelegramLimits
 from localapi.server import LocalBotAPI
 from localapi.state import ApiError, SentMessage
 from localapi.users import GroupHandle, UserHandle
 
 __all__ = [
     "ApiError",
+    "Counters",
     "EntityParseError",
+    "Fault",
+    "FaultRule",
     "GroupHandle",
     "LocalBotAPI",
     "SentMessage",
+    "TelegramLimits",
     "UserHandle",
     "parse_text",
 ]

@@ -13,11 +13,14 @@ import json
 import logging
 import re
 import time
+from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Any, Self
 
 from aiohttp import BodyPartReader, web
 
+from localapi.faults import Fault, FaultRule, chat_of
+from localapi.limits import Counters, Limiter, TelegramLimits, too_many
 from localapi.methods import METHODS, Params, Upload, resolve_commands, scope_key
 from localapi.state import ApiError, ChatState, World
 from localapi.users import GroupHandle, UserHandle
@@ -49,19 +52,20 @@ class LocalBotAPI:
         port: int = 0,
         *,
         bot_name: str = "Sanad (local)",
-        rate_limits: bool = False,
+        rate_limits: bool | TelegramLimits = False,
         get_my_commands_fallback: bool = False,
     ) -> None:
         """Prepare the server; nothing listens until ``start()``.
 
-        ``get_my_commands_fallback=True`` makes getMyCommands answer like ``commands()``
-        (menu resolution) instead of Telegram's exact scope+language lookup.
+        ``rate_limits=True`` enforces Telegram's send limits (``TelegramLimits()``); pass a
+        ``TelegramLimits`` to scale them. ``get_my_commands_fallback=True`` makes getMyCommands
+        answer like ``commands()`` (menu resolution) instead of Telegram's exact lookup.
         """
         self.token = token
         self.host = host
         self.port = port
         self.world = World(token, bot_username, bot_name)
-        self.world.rate_limits = rate_limits
+        self.set_rate_limits(rate_limits)
         self.world.commands_fallback = get_my_commands_fallback
         self._users: dict[int, UserHandle] = {}
         self._groups: dict[int, GroupHandle] = {}
@@ -183,7 +187,47 @@ class LocalBotAPI:
 
     def flood(self, chat_id: int | None = None, retry_after: int = 1, times: int = 1) -> None:
         """Make the next ``times`` sends (to ``chat_id``, or any chat) answer 429."""
-        self.world.floods.append({"chat_id": chat_id, "retry_after": retry_after, "times": times})
+        self.inject(Fault.TOO_MANY_REQUESTS, chat_id=chat_id, times=times, retry_after=retry_after)
+
+    def inject(
+        self,
+        kind: Fault | str,
+        *,
+        chat_id: int | None = None,
+        methods: Iterable[str] | str | None = None,
+        times: int | None = None,
+        seconds: float | None = None,
+        retry_after: int = 5,
+        status: int = 502,
+        hang: float = 60.0,
+        after_store: bool = False,
+    ) -> FaultRule:
+        """Answer matching requests with a fault; returns the rule (``hits``, ``cancel()``).
+
+        Matches sends (``methods`` names others, ``"*"`` every method) to ``chat_id`` or any
+        chat, for the next ``times`` requests or for ``seconds`` from now (once when neither
+        is given). ``after_store=True`` (timeouts, disconnects, 5xx) stores the message first:
+        Telegram accepted it but the answer was lost. A timeout holds the request ``hang`` s.
+        """
+        rule = FaultRule.build(
+            kind, chat_id=chat_id, methods=methods, times=times, seconds=seconds,
+            retry_after=retry_after, status=status, hang=hang, after_store=after_store,
+        )  # fmt: skip
+        self.world.faults.append(rule)
+        return rule
+
+    def clear_faults(self) -> None:
+        """Forget every injected fault."""
+        self.world.faults.clear()
+
+    @property
+    def counters(self) -> Counters:
+        """Requests by method, error answers by status, messages per chat, send times."""
+        return self.world.counters
+
+    def on_message(self, listener: Callable[[int, JSON], None]) -> None:
+        """Call ``listener(chat_id, message)`` as each new bot message is stored."""
+        self.world.listeners.append(listener)
 
     @property
     def requests_log(self) -> list[tuple[str, JSON]]:
@@ -209,9 +253,19 @@ class LocalBotAPI:
         """Updates not yet confirmed by the bot."""
         return copy.deepcopy(self.world.updates)
 
-    def set_rate_limits(self, enabled: bool) -> None:
-        """Turn Telegram-like per-chat/global send limits on or off."""
-        self.world.rate_limits = enabled
+    def set_rate_limits(
+        self, limits: bool | TelegramLimits, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        """Turn Telegram-like send limits on (True: Telegram's own, or given ones) or off.
+
+        ``clock`` replaces ``time.monotonic`` for the limits, so tests can step time exactly.
+        """
+        if limits is True:
+            limits = TelegramLimits()
+        if isinstance(limits, TelegramLimits):
+            self.world.limiter = Limiter(limits, clock)
+        else:
+            self.world.limiter = None
 
     async def quiet(self, timeout: float = 0.5, *, max_wait: float = 30.0) -> None:
         """Wait until the bot has fetched every update and made no request for ``timeout`` s."""
@@ -242,10 +296,14 @@ class LocalBotAPI:
         except ApiError as exc:
             return _error(exc)
         self.world.requests_log.append((name, _loggable(params)))
+        self.world.counters.requests[name] += 1
         logger.debug("bot called %s", name)
         if name.lower() != "getupdates":
             self.world.touch()
+        fault = self._fault_for(name, params)
         try:
+            if fault is not None and not fault.after_store:
+                await self._apply_fault(request, fault)
             if name.lower() == "getupdates":
                 result = await self._get_updates(request, params)
             else:
@@ -255,13 +313,45 @@ class LocalBotAPI:
                 result = handler(self.world, params)
                 if inspect.isawaitable(result):
                     result = await result
+            if fault is not None:
+                await self._apply_fault(request, fault)
         except ApiError as exc:
             logger.debug("%s answered %d", name, exc.code)
+            self.world.counters.answered[exc.code] += 1
             return _error(exc)
         finally:
             if name.lower() != "getupdates":
                 self.world.last_activity = time.monotonic()
         return web.json_response({"ok": True, "result": result}, dumps=_dumps)
+
+    def _fault_for(self, name: str, params: Params) -> FaultRule | None:
+        """The first injected fault matching this request (it fires when applied)."""
+        chat_id = chat_of(params.values.get("chat_id"))
+        return next((rule for rule in self.world.faults if rule.matches(name, chat_id)), None)
+
+    async def _apply_fault(self, request: web.Request, fault: FaultRule) -> None:
+        """Answer (raise), hang, or hang up, as the fault says.
+
+        An after-store fault is applied only once the request succeeded, so a request refused
+        for another reason (a 400, a limit's 429) does not use it up.
+        """
+        if not fault.active:  # used up by a concurrent request meanwhile: answer normally
+            return
+        fault.fire()
+        self.world.counters.faults[fault.kind] += 1
+        self.world.faults = [r for r in self.world.faults if r.active]
+        if fault.kind is Fault.TOO_MANY_REQUESTS:
+            raise ApiError(*too_many(fault.retry_after))
+        if fault.kind is Fault.BLOCKED:
+            raise ApiError(403, "Forbidden: bot was blocked by the user")
+        if fault.kind is Fault.SERVER_ERROR:
+            raise ApiError(fault.status, _REASONS.get(fault.status, "Internal Server Error"))
+        if fault.kind is Fault.DISCONNECT and request.transport is not None:
+            request.transport.abort()
+        # A timeout hangs until the client gives up (aiohttp then cancels this handler) or
+        # ``hang`` passes; a dropped connection is cancelled here the same way.
+        await asyncio.sleep(fault.hang)
+        raise ApiError(504, "Gateway Timeout")
 
     async def _get_updates(self, request: web.Request, params: Params) -> list[JSON]:
         if self.world.webhook.get("url"):
@@ -301,6 +391,10 @@ class LocalBotAPI:
             return _error(ApiError(404, "Not Found"))
         body = record.data if record.data is not None else bytes(record.size)
         return web.Response(body=body, content_type=record.mime_type or "application/octet-stream")
+
+
+_REASONS = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable",
+            504: "Gateway Timeout"}  # fmt: skip
 
 
 def _alive(request: web.Request) -> bool:

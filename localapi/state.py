@@ -12,9 +12,12 @@ import copy
 import itertools
 import secrets
 import time
-from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from localapi.faults import FaultRule
+from localapi.limits import Counters, Limiter, too_many
 
 __all__ = [
     "MAX_DOWNLOAD_SIZE",
@@ -117,7 +120,6 @@ class ChatState:
     started: bool = True
     user: JSON | None = None
     member_ids: set[int] = field(default_factory=set)
-    send_times: deque[float] = field(default_factory=deque)
 
     @property
     def id(self) -> int:
@@ -186,9 +188,11 @@ class World:
         self.callback_answers: dict[int, list[JSON]] = {}
         self.chat_actions: list[tuple[int, str]] = []
         self.requests_log: list[tuple[str, JSON]] = []
-        self.floods: list[JSON] = []
-        self.rate_limits = False
-        self.global_send_times: deque[float] = deque()
+        self.faults: list[FaultRule] = []
+        self.limiter: Limiter | None = None
+        self.counters = Counters()
+        # Called with (chat_id, message) as each new bot message is stored (benchmarks' clocks).
+        self.listeners: list[Callable[[int, JSON], None]] = []
         self.change_seq = 0
         self.last_activity = time.monotonic()
         self._changed = asyncio.Event()
@@ -230,41 +234,16 @@ class World:
 
     def check_can_send(self, state: ChatState) -> None:
         """Raise the 403/429 a real send to this chat would get now."""
-        self._check_flood(state.id)
-        if state.chat["type"] == "private":
+        private = state.chat["type"] == "private"
+        if private:
             if state.blocked:
                 raise ApiError(403, "Forbidden: bot was blocked by the user")
             if not state.started:
                 raise ApiError(403, "Forbidden: bot can't initiate conversation with a user")
-        if self.rate_limits:
-            self._check_rate(state)
-
-    def _check_flood(self, chat_id: int) -> None:
-        for flood in self.floods:
-            if flood["chat_id"] in (None, chat_id) and flood["times"] > 0:
-                flood["times"] -= 1
-                self.floods = [f for f in self.floods if f["times"] > 0]
-                retry = flood["retry_after"]
-                raise ApiError(
-                    429, f"Too Many Requests: retry after {retry}", {"retry_after": retry}
-                )
-
-    def _check_rate(self, state: ChatState) -> None:
-        now = time.monotonic()
-        window, limit = (1.0, 1) if state.chat["type"] == "private" else (60.0, 20)
-        for times, span, cap in (
-            (state.send_times, window, limit),
-            (self.global_send_times, 1.0, 30),
-        ):
-            while times and now - times[0] >= span:
-                times.popleft()
-            if len(times) >= cap:
-                retry = max(1, int(span - (now - times[0]) + 0.999))
-                raise ApiError(
-                    429, f"Too Many Requests: retry after {retry}", {"retry_after": retry}
-                )
-        state.send_times.append(now)
-        self.global_send_times.append(now)
+        if self.limiter is not None:
+            retry_after = self.limiter.check(state.id, private=private)
+            if retry_after is not None:
+                raise ApiError(*too_many(retry_after))
 
     # -- messages ------------------------------------------------------------------------
 
@@ -274,6 +253,10 @@ class World:
         state.bot_message_ids.append(message["message_id"])
         state.meta[message["message_id"]] = meta
         self.mark_changed(state, message["message_id"])
+        self.counters.delivered[state.id] += 1
+        self.counters.send_times.append(time.monotonic())
+        for listener in self.listeners:
+            listener(state.id, message)
         return message
 
     def mark_changed(self, state: ChatState, message_id: int) -> None:

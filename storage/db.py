@@ -1,12 +1,21 @@
-"""Engine and sessions: SQLite by default (WAL, foreign keys on), PostgreSQL via DATABASE_URL."""
+"""Engine and sessions: SQLite by default (WAL, foreign keys on), PostgreSQL via DATABASE_URL.
+
+Handlers run their work through :meth:`Database.run`: in a worker thread, one transaction per
+call, retried while the database is locked or a concurrent transaction conflicts.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
-from collections.abc import Iterator
+import random
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Engine, make_url
@@ -24,6 +33,18 @@ from sqlmodel import Session, SQLModel, create_engine
 import storage.models  # noqa: F401  (registers every table on the metadata)
 
 logger = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+# SQLite waits this long for another connection's write lock before answering "locked".
+BUSY_TIMEOUT_SECONDS = 15.0
+# After that, the whole transaction is tried again with backoff for up to this long.
+RETRY_FOR_SECONDS = 30.0
+# Worker threads for Database.run, each with its own pooled connection.
+WORKERS = 16
+# PostgreSQL's "could not serialize access" and "deadlock detected": retrying is the cure.
+RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # The project's own data folder (default database, demo database) is created when missing;
@@ -98,8 +119,23 @@ def describe_error(exc: BaseException, url: str) -> str:
     return f"database error ({type(exc).__name__}) at {safe_url(url)}"
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    """Turns on foreign keys and WAL for every SQLite connection.
+class DatabaseBusy(Exception):
+    """The database stayed locked (or kept conflicting) through every retry; nothing changed."""
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether a database error goes away when the whole transaction is tried again."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    orig = exc.orig
+    if getattr(orig, "sqlstate", None) in RETRYABLE_SQLSTATES:
+        return True
+    # SQLite: SQLITE_BUSY ("database is locked", also a stale WAL snapshot) and SQLITE_LOCKED.
+    return isinstance(exc, OperationalError) and "locked" in str(orig).lower()
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any, busy_timeout: float) -> None:
+    """Turns on foreign keys, WAL and the busy timeout for every SQLite connection.
 
     pysqlite's own transaction handling breaks SAVEPOINTs (a CSV import relies on them), so
     autocommit is switched off here and SQLAlchemy emits BEGIN itself (:func:`_sqlite_begin`).
@@ -108,28 +144,54 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
     cursor.close()
 
 
+# Marks the connections of Database.run, whose transactions are retried whole.
+RETRIED = "sanad_retried"
+
+
 def _sqlite_begin(connection: Any) -> None:
-    """Starts every SQLite transaction explicitly."""
-    connection.exec_driver_sql("BEGIN")
+    """Starts every SQLite transaction explicitly.
+
+    A transaction that cannot be retried (a plain :meth:`Database.session`) takes the write
+    lock at once (IMMEDIATE): one that reads and then writes would otherwise fail outright when
+    another connection committed in between (a stale WAL snapshot). :meth:`Database.run`'s
+    transactions start DEFERRED, so reads never wait for a writer; that failure is retried.
+    """
+    retried = connection.get_execution_options().get(RETRIED, False)
+    connection.exec_driver_sql("BEGIN" if retried else "BEGIN IMMEDIATE")
 
 
-def make_engine(url: str) -> Engine:
-    """Creates an engine for ``url`` after :func:`check_url` (raises DatabaseConfigError)."""
+def is_memory(url: str) -> bool:
+    """Whether ``url`` is an in-memory SQLite database (one connection shared by all)."""
+    parsed = make_url(url)
+    return parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:")
+
+
+def make_engine(
+    url: str, *, busy_timeout: float = BUSY_TIMEOUT_SECONDS, workers: int = WORKERS
+) -> Engine:
+    """Creates an engine for ``url`` after :func:`check_url` (raises DatabaseConfigError).
+
+    Every worker thread holds its own pooled connection; a few more serve code that still uses
+    sessions directly on the event loop, so it never waits for a worker's connection.
+    """
     parsed = check_url(url)
     kwargs: dict[str, Any] = {}
     if parsed.get_backend_name() == "sqlite":
         kwargs["connect_args"] = {"check_same_thread": False}
-        if parsed.database in (None, "", ":memory:"):
+        if is_memory(url):
             kwargs["poolclass"] = StaticPool
+        else:
+            kwargs.update(pool_size=workers, max_overflow=8)
     else:
-        kwargs["pool_pre_ping"] = True
+        kwargs.update(pool_pre_ping=True, pool_size=workers, max_overflow=8)
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _sqlite_pragmas)
+        pragmas = functools.partial(_sqlite_pragmas, busy_timeout=busy_timeout)
+        event.listen(engine, "connect", pragmas)
         event.listen(engine, "begin", _sqlite_begin)
     return engine
 
@@ -137,14 +199,74 @@ def make_engine(url: str) -> Engine:
 class Database:
     """Owns the engine and hands out sessions; the one transaction boundary of the app."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        busy_timeout: float = BUSY_TIMEOUT_SECONDS,
+        retry_for: float = RETRY_FOR_SECONDS,
+        workers: int = WORKERS,
+    ) -> None:
         self.url = url
-        self.engine = make_engine(url)
+        self.engine = make_engine(url, busy_timeout=busy_timeout, workers=workers)
+        self._retried_engine = self.engine.execution_options(**{RETRIED: True})
+        self.retry_for = retry_for
+        self.workers = workers
+        # In-memory SQLite is one connection shared by everything: its transactions run
+        # inline on the caller's thread, so they can never interleave on that connection.
+        self._inline = is_memory(url)
+        self._executor: ThreadPoolExecutor | None = None
+
+    async def run(
+        self, fn: Callable[Concatenate[Session, P], T], /, *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """Runs ``fn(session, *args, **kwargs)`` in one transaction, off the event loop.
+
+        A locked database or a conflicting transaction is retried whole, with backoff, for up
+        to ``retry_for`` seconds; then :class:`DatabaseBusy` is raised and nothing changed.
+        ``fn`` must only touch the database: it may run more than once.
+        """
+        call = functools.partial(self._transaction, fn, *args, **kwargs)
+        deadline = time.monotonic() + self.retry_for
+        delay = 0.05
+        while True:
+            try:
+                if self._inline:
+                    return call()
+                return await asyncio.get_running_loop().run_in_executor(self._pool(), call)
+            except DBAPIError as exc:
+                if not is_transient(exc):
+                    raise
+                if time.monotonic() + delay > deadline:
+                    logger.warning("database busy: gave up after retrying for %ss", self.retry_for)
+                    raise DatabaseBusy() from exc
+                logger.info("database busy (%s): trying again", type(exc.orig).__name__)
+            # Jitter keeps two retrying transactions from colliding again in step.
+            await asyncio.sleep(delay * random.uniform(0.5, 1.0))
+            delay = min(delay * 2, 2.0)
+
+    def _transaction(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """One attempt: ``fn`` in a session of its own, committed on return."""
+        with self._session(self._retried_engine) as session:
+            return fn(session, *args, **kwargs)
+
+    def _pool(self) -> ThreadPoolExecutor:
+        """The worker threads, started on first use (as many as pooled connections)."""
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(self.workers, thread_name_prefix="sanad-db")
+        return self._executor
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        """A session that commits on success and rolls back on error."""
-        with Session(self.engine, expire_on_commit=False) as session:
+        """A session that commits on success and rolls back on error (blocking: on the event
+        loop, prefer :meth:`run`)."""
+        with self._session(self.engine) as session:
+            yield session
+
+    @contextmanager
+    def _session(self, bind: Engine) -> Iterator[Session]:
+        """A session on ``bind`` that commits on success and rolls back on error."""
+        with Session(bind, expire_on_commit=False) as session:
             try:
                 yield session
                 session.commit()
@@ -163,7 +285,10 @@ class Database:
         command.upgrade(alembic_config(self.url, self.engine), "head")
 
     def dispose(self) -> None:
-        """Closes every pooled connection."""
+        """Stops the worker threads and closes every pooled connection."""
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor = None
         self.engine.dispose()
 
 

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime, utcnow
@@ -70,6 +70,9 @@ class Staff(SQLModel, table=True):
     )
     language: str | None = None  # chosen with /language
     telegram_language: str | None = None  # from Telegram's language_code, last seen
+    # Fingerprint of the command menu last set in this person's chat: start-up re-sends
+    # a menu only when it differs from what the person should have now.
+    menu_fingerprint: str | None = None
     active: bool = True
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     linked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -100,6 +103,9 @@ class Member(SQLModel, table=True):
     )
     language: str | None = None  # chosen with /language
     telegram_language: str | None = None  # from Telegram's language_code, last seen
+    # Fingerprint of the command menu last set in this person's chat: start-up re-sends
+    # a menu only when it differs from what the person should have now.
+    menu_fingerprint: str | None = None
     consent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     linked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     unreachable_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -203,6 +209,14 @@ class RoutingRule(SQLModel, table=True):
 class Ticket(SQLModel, table=True):
     """A family's request; its reference is ``K-`` and the zero-padded id."""
 
+    # Each queue listing filters and sorts in SQL on one of these (tickets.staff_filters and
+    # escalation.escalate_overdue), so its cost follows the queue's size, not the database's.
+    __table_args__ = (
+        Index("ix_ticket_assignee_queue", "assignee_id", "status", "urgent", "due_at"),
+        Index("ix_ticket_provider_queue", "provider_id", "assignee_id", "status", "due_at"),
+        Index("ix_ticket_overdue", "status", "first_response_at", "due_at"),
+    )
+
     id: int | None = Field(default=None, primary_key=True)
     household_id: int = Field(foreign_key="household.id", index=True)
     member_id: int = Field(foreign_key="member.id")
@@ -230,7 +244,11 @@ class Ticket(SQLModel, table=True):
 class TicketMessage(SQLModel, table=True):
     """One message of a ticket: from the family, to the family, or an internal note."""
 
-    __table_args__ = (UniqueConstraint("source_chat_id", "source_message_id", name="uq_source"),)
+    __table_args__ = (
+        UniqueConstraint("source_chat_id", "source_message_id", name="uq_source"),
+        # The newest reply of each ticket (a family's /tickets) without reading its history.
+        Index("ix_ticketmessage_ticket_direction", "ticket_id", "direction", "id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     ticket_id: int = Field(foreign_key="ticket.id", index=True)
@@ -283,26 +301,68 @@ class SavedReply(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
+class NoticeKind(StrEnum):
+    """What a queued notice says; each kind has exactly one render function (handlers/notices)."""
+
+    STAFF_NEW_TICKET = "staff.new_ticket"
+    STAFF_REASSIGNED = "staff.reassigned"
+    STAFF_FAMILY_MESSAGE = "staff.family_message"
+    STAFF_URGENT = "staff.urgent"
+    STAFF_REOPENED = "staff.reopened"
+    STAFF_UNREACHABLE = "staff.unreachable"
+    STAFF_ESCALATED = "staff.escalated"
+    STAFF_SAFEGUARDING = "staff.safeguarding"
+    STAFF_ALERT_TICKET = "staff.alert_ticket"
+    FAMILY_REPLY = "family.reply"
+    FAMILY_RESOLVED = "family.resolved"
+    ACCOUNT_UNLINKED = "account.unlinked"
+
+
+class NoticeState(StrEnum):
+    """Where a notice stands in the outbox."""
+
+    QUEUED = "queued"  # waiting for its time (``next_attempt_at``) and its turn in the chat
+    SENDING = "sending"  # claimed by a dispatcher; a Telegram call may be in flight
+    SENT = "sent"
+    FAILED = "failed"  # a permanent error, or still undelivered when it expired
+    CANCELLED = "cancelled"  # the recipient may no longer see it (``last_error`` says why)
+    UNKNOWN = "unknown"  # a send cut by a crash: the part in flight may or may not have arrived
+
+
 class Notification(SQLModel, table=True):
     """A message owed to someone, written in the same transaction as the change (an outbox).
 
-    A dispatcher renders it in the recipient's language and marks it sent; pending rows are
-    sent after a restart, and the unique key stops the same notice being queued twice.
+    A dispatcher claims it, renders it in the recipient's language at send time and records
+    each part sent; the unique key stops the same notice being queued twice.
     """
+
+    __table_args__ = (
+        Index("ix_notification_due", "state", "next_attempt_at"),
+        Index("ix_notification_chat_order", "chat_id", "state", "id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(unique=True)
-    chat_id: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
-    template: str
+    # Plain strings in the database (new kinds need no schema change); NoticeKind(...) on use.
+    kind: NoticeKind = Field(sa_column=Column(String(40), nullable=False))
+    lane: str = Field(default="interactive", max_length=20)  # bot.delivery.lanes.Lane
+    chat_id: int = Field(sa_column=Column(BigInteger, nullable=False))
     ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
     message_id: int | None = Field(default=None, foreign_key="ticketmessage.id")
-    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
-    failed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    state: NoticeState = Field(
+        default=NoticeState.QUEUED, sa_column=Column(String(20), nullable=False)
+    )
     attempts: int = 0
-    error: str | None = None
+    parts_sent: int = 0  # of a multi-part notice, so a retry sends only what is missing
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    claimed_by: str | None = None
+    claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    last_error: str | None = None
 
 
 class SafeguardingFinding(SQLModel, table=True):

@@ -40,7 +40,9 @@ def db(request: pytest.FixtureRequest) -> Iterator[Database]:
     PostgreSQL when ``SANAD_TEST_POSTGRES_URL`` names one (``.ci/run`` starts it)."""
     if request.param == "postgres":
         if not POSTGRES_URL:
-            pytest.skip("SANAD_TEST_POSTGRES_URL is not set")
+            if os.environ.get("SANAD_REQUIRE_POSTGRES"):  # CI: a missing database is a failure
+                pytest.fail("SANAD_REQUIRE_POSTGRES is set but SANAD_TEST_POSTGRES_URL is not")
+            pytest.skip("SANAD_TEST_POSTGRES_URL is not set (PostgreSQL is optional outside CI)")
         database = Database(POSTGRES_URL)
         SQLModel.metadata.drop_all(database.engine)
     else:

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from bot.services import audit, notifications
+from bot.services import audit, outbox
 from bot.services.categories import response_hours
 from bot.services.routing import coordinators, provider_staff
 from bot.services.tickets import OPEN_STATUSES, WORKING_HOURS
@@ -42,11 +42,11 @@ def escalate_overdue(session: Session, *, now: datetime | None = None) -> list[i
             continue
         for staff in targets:
             assert staff.telegram_user_id is not None
-            notifications.enqueue(
+            outbox.enqueue(
                 session,
                 key=f"escalate:{ticket.id}:{level}:staff:{staff.id}",
                 chat_id=staff.telegram_user_id,
-                template="staff.escalated",
+                kind=outbox.NoticeKind.STAFF_ESCALATED,
                 ticket_id=ticket.id,
                 level=level,
             )

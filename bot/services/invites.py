@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import update
 from sqlmodel import Session, col, func, select
 
-from bot.services import audit, notifications, people
+from bot.services import audit, outbox, people
 from bot.services.errors import (
     AlreadyLinked,
     Conflict,
@@ -141,11 +141,11 @@ def create_invite(
     cut = people.unlink(session, person, actor=actor, now=now) if relink else None
     if cut is not None:
         old_account, language = cut
-        notifications.enqueue(
+        outbox.enqueue(
             session,
             key=f"unlinked:{subject}:invite:{invite.id}",
             chat_id=old_account,
-            template=notifications.ACCOUNT_UNLINKED,
+            kind=outbox.NoticeKind.ACCOUNT_UNLINKED,
             language=language,
         )
     return IssuedInvite(

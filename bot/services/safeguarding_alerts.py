@@ -11,14 +11,21 @@ from collections.abc import Iterable
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from bot.services import audit, notifications
+from bot.services import audit, outbox
 from bot.services.people import Person
 from bot.services.routing import coordinators, staff_recipients
 from bot.services.safeguarding import DangerLevel, Triage, max_level
-from storage.models import Household, SafeguardingFinding, Staff, StaffRole, Ticket
+from storage.models import (
+    Household,
+    NoticeKind,
+    SafeguardingFinding,
+    Staff,
+    StaffRole,
+    Ticket,
+)
 
-ALERT_TEMPLATE = "staff.safeguarding"
-OPENED_TEMPLATE = "staff.alert_ticket"
+ALERT_TEMPLATE = NoticeKind.STAFF_SAFEGUARDING
+OPENED_TEMPLATE = NoticeKind.STAFF_ALERT_TICKET
 
 
 def level_of(finding: SafeguardingFinding) -> DangerLevel:
@@ -121,11 +128,11 @@ def alert(session: Session, finding: SafeguardingFinding, ticket: Ticket | None)
     queued = 0
     for staff in alert_recipients(session, household, ticket):
         assert staff.telegram_user_id is not None
-        queued += notifications.enqueue(
+        queued += outbox.enqueue(
             session,
             key=f"danger:{finding.id}:staff:{staff.id}",
             chat_id=staff.telegram_user_id,
-            template=ALERT_TEMPLATE,
+            kind=ALERT_TEMPLATE,
             ticket_id=ticket.id if ticket is not None else None,
             finding=finding.id,
         )
@@ -156,11 +163,11 @@ def tell_alerted_staff_of_ticket(
         if staff.id in already:
             continue
         assert staff.telegram_user_id is not None
-        notifications.enqueue(
+        outbox.enqueue(
             session,
             key=f"alertticket:{ticket.id}:staff:{staff.id}",
             chat_id=staff.telegram_user_id,
-            template=OPENED_TEMPLATE,
+            kind=OPENED_TEMPLATE,
             ticket_id=ticket.id,
         )
 

@@ -1,6 +1,6 @@
 """Tickets: open, route, claim, reply, note, reassign, resolve, reopen, escalate; who may do what.
 
-Every change queues its notices in the same transaction (see :mod:`bot.services.notifications`)
+Every change queues its notices in the same transaction (see :mod:`bot.services.outbox`)
 and every staff action is written to the audit trail.
 """
 
@@ -9,11 +9,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import ColumnElement, and_, func, or_, update
 from sqlmodel import Session, col, select
 
-from bot.services import audit, notifications, safeguarding_alerts
+from bot.services import audit, outbox, safeguarding_alerts
 from bot.services.categories import by_code, response_hours
 from bot.services.errors import Conflict, Forbidden, InvalidInput, NotFound
 from bot.services.people import Person
@@ -27,6 +28,7 @@ from storage.models import (
     Category,
     Household,
     MessageLink,
+    NoticeKind,
     Priority,
     RoutingDecision,
     SafeguardingFinding,
@@ -148,7 +150,7 @@ def _open_only(ticket: Ticket) -> None:
 
 
 def _notify_staff(
-    session: Session, ticket: Ticket, template: str, key: str, *, extra: list[Staff] = (),  # type: ignore[assignment]
+    session: Session, ticket: Ticket, kind: NoticeKind, key: str, *, extra: list[Staff] = (),  # type: ignore[assignment]
     message_id: int | None = None, exclude: int | None = None,
 ) -> None:  # fmt: skip
     """Queues one notice per staff recipient (plus ``extra``), each once."""
@@ -157,27 +159,27 @@ def _notify_staff(
         if staff.id in seen or staff.id == exclude or not staff.telegram_user_id:
             continue
         seen.add(staff.id or 0)
-        notifications.enqueue(
+        outbox.enqueue(
             session,
             key=f"{key}:staff:{staff.id}",
             chat_id=staff.telegram_user_id,
-            template=template,
+            kind=kind,
             ticket_id=ticket.id,
             message_id=message_id,
         )
 
 
 def _notify_family(
-    session: Session, ticket: Ticket, template: str, key: str, *, message_id: int | None = None
+    session: Session, ticket: Ticket, kind: NoticeKind, key: str, *, message_id: int | None = None
 ) -> None:
     """Queues one notice per linked member of the ticket's household."""
     for member in family_members(session, ticket.household_id):
         assert member.telegram_user_id is not None
-        notifications.enqueue(
+        outbox.enqueue(
             session,
             key=f"{key}:member:{member.id}",
             chat_id=member.telegram_user_id,
-            template=template,
+            kind=kind,
             ticket_id=ticket.id,
             message_id=message_id,
         )
@@ -186,7 +188,11 @@ def _notify_family(
 def _urgent_alert(session: Session, ticket: Ticket) -> None:
     """A ticket staff mark urgent reaches every coordinator at once (and the assignee or queue)."""
     _notify_staff(
-        session, ticket, "staff.urgent", f"urgent:{ticket.id}", extra=coordinators(session)
+        session,
+        ticket,
+        NoticeKind.STAFF_URGENT,
+        f"urgent:{ticket.id}",
+        extra=coordinators(session),
     )
 
 
@@ -361,7 +367,7 @@ def open_ticket(
         _store_part(session, ticket, _actor(person), part)
     decision = route(session, ticket, household, now)
     session.flush()
-    _notify_staff(session, ticket, "staff.new_ticket", f"new:{ticket.id}")
+    _notify_staff(session, ticket, NoticeKind.STAFF_NEW_TICKET, f"new:{ticket.id}")
     alerted_before = [f for f in findings if f.alerted]
     for finding, is_new in zip(findings, changed, strict=True):
         _take_finding(session, ticket, finding, is_new)
@@ -399,7 +405,11 @@ def add_family_message(
     session.add(ticket)
     session.flush()
     _notify_staff(
-        session, ticket, "staff.family_message", f"msg:{message.id}", message_id=message.id
+        session,
+        ticket,
+        NoticeKind.STAFF_FAMILY_MESSAGE,
+        f"msg:{message.id}",
+        message_id=message.id,
     )
     # Usually triaged at arrival already (check_arrival): then this only links the finding.
     finding, changed = safeguarding_alerts.record(
@@ -487,7 +497,9 @@ def reply(
     session.add(ticket)
     session.add(message)
     session.flush()
-    _notify_family(session, ticket, "family.reply", f"reply:{message.id}", message_id=message.id)
+    _notify_family(
+        session, ticket, NoticeKind.FAMILY_REPLY, f"reply:{message.id}", message_id=message.id
+    )
     audit.record(
         session, actor=_actor(person), action="ticket.reply", subject=f"ticket:{ticket_id}"
     )
@@ -553,7 +565,7 @@ def reassign(
     _notify_staff(
         session,
         ticket,
-        "staff.new_ticket",
+        NoticeKind.STAFF_REASSIGNED,
         f"reassign:{ticket_id}:{count}",
         exclude=person.staff_id,
     )
@@ -604,7 +616,9 @@ def resolve(
     ticket.helpful = None
     session.add(ticket)
     session.flush()
-    _notify_family(session, ticket, "family.resolved", f"resolved:{ticket_id}:{ticket.reopened}")
+    _notify_family(
+        session, ticket, NoticeKind.FAMILY_RESOLVED, f"resolved:{ticket_id}:{ticket.reopened}"
+    )
     audit.record(
         session, actor=_actor(person), action="ticket.resolve", subject=f"ticket:{ticket_id}"
     )
@@ -628,7 +642,9 @@ def reopen(
     ticket.reopened += 1
     session.add(ticket)
     session.flush()
-    _notify_staff(session, ticket, "staff.reopened", f"reopen:{ticket_id}:{ticket.reopened}")
+    _notify_staff(
+        session, ticket, NoticeKind.STAFF_REOPENED, f"reopen:{ticket_id}:{ticket.reopened}"
+    )
     audit.record(
         session, actor=_actor(person), action="ticket.reopen", subject=f"ticket:{ticket_id}"
     )
@@ -682,62 +698,136 @@ def messages_of(session: Session, ticket_id: int, *, include_notes: bool) -> lis
 
 
 def family_tickets(session: Session, *, person: Person, limit: int = 10) -> list[Ticket]:
-    """A household's tickets, open first, newest first."""
+    """A household's tickets, open first, newest first (only the ``limit`` shown are loaded)."""
     if not person.is_member:
         raise Forbidden("families only")
-    tickets = list(
+    return list(
         session.exec(
             select(Ticket)
             .where(Ticket.household_id == person.household_id)
-            .order_by(col(Ticket.id).desc())
+            .order_by(col(Ticket.status) == TicketStatus.RESOLVED, col(Ticket.id).desc())
+            .limit(limit)
         )
     )
-    tickets.sort(key=lambda t: t.status == TicketStatus.RESOLVED)
-    return tickets[:limit]
 
 
-def open_family_tickets(session: Session, *, person: Person) -> list[Ticket]:
+def open_family_tickets(session: Session, *, person: Person, limit: int = 50) -> list[Ticket]:
     """A household's open tickets, newest first."""
-    return [
-        t for t in family_tickets(session, person=person, limit=50) if t.status in OPEN_STATUSES
-    ]
+    if not person.is_member:
+        raise Forbidden("families only")
+    return list(
+        session.exec(
+            select(Ticket)
+            .where(
+                Ticket.household_id == person.household_id,
+                col(Ticket.status).in_(list(OPEN_STATUSES)),
+            )
+            .order_by(col(Ticket.id).desc())
+            .limit(limit)
+        )
+    )
+
+
+def latest_replies(session: Session, ticket_ids: list[int]) -> dict[int, TicketMessage]:
+    """The newest staff reply of each ticket, in one query (never a ticket's whole history)."""
+    if not ticket_ids:
+        return {}
+    newest = (
+        select(func.max(TicketMessage.id))
+        .where(col(TicketMessage.ticket_id).in_(ticket_ids), TicketMessage.direction == "out")
+        .group_by(col(TicketMessage.ticket_id))
+    )
+    found = session.exec(select(TicketMessage).where(col(TicketMessage.id).in_(newest)))
+    return {m.ticket_id: m for m in found}
 
 
 @dataclass
 class StaffView:
-    """What a member of staff sees in /tickets."""
+    """What a member of staff sees in /tickets: the first tickets of each list and the totals."""
 
     mine: list[Ticket]
     queue: list[Ticket]
+    mine_total: int = 0
+    queue_total: int = 0
+    households: dict[int, Household] = field(default_factory=dict)
+    categories: dict[int, Category] = field(default_factory=dict)
 
 
-def staff_tickets(session: Session, *, person: Person) -> StaffView:
-    """The caller's open tickets and the unclaimed queue they may take from."""
-    _staff_only(person)
-    open_tickets = list(
+def _open() -> ColumnElement[bool]:
+    """Open tickets (the leading condition of every queue index)."""
+    return col(Ticket.status).in_(list(OPEN_STATUSES))
+
+
+def _own_households(person: Person) -> Any:
+    """Ids of the households whose caseworker the person is."""
+    return select(Household.id).where(Household.caseworker_id == person.staff_id)
+
+
+def staff_filters(person: Person) -> tuple[ColumnElement[bool], ColumnElement[bool]] | None:
+    """SQL conditions for the caller's own open tickets and the queue they may take from.
+
+    The same rules as :func:`can_see`: a coordinator sees everything, a lead their provider's
+    tickets, a caseworker their own tickets and their provider's (or own families') unclaimed
+    ones. None when the person sees nothing.
+    """
+    assigned, unassigned = col(Ticket.assignee_id).is_not(None), col(Ticket.assignee_id).is_(None)
+    if person.role == StaffRole.COORDINATOR:
+        return and_(_open(), assigned), and_(_open(), unassigned)
+    if person.provider_id is None and person.role == StaffRole.LEAD:
+        return None
+    if person.role == StaffRole.LEAD:
+        provider = col(Ticket.provider_id) == person.provider_id
+        return and_(_open(), provider, assigned), and_(_open(), provider, unassigned)
+    mine = and_(_open(), col(Ticket.assignee_id) == person.staff_id)
+    # One whole condition per way in, so SQLite can answer each from its own index.
+    queue = and_(_open(), unassigned, col(Ticket.household_id).in_(_own_households(person)))
+    if person.provider_id is not None:
+        provider = and_(_open(), unassigned, col(Ticket.provider_id) == person.provider_id)
+        queue = or_(provider, queue)
+    return mine, queue
+
+
+def _first(session: Session, where: ColumnElement[bool], limit: int) -> tuple[list[Ticket], int]:
+    """The first ``limit`` tickets matching, most pressing first, and how many match."""
+    found = list(
         session.exec(
             select(Ticket)
-            .where(col(Ticket.status).in_(list(OPEN_STATUSES)))
-            .order_by(col(Ticket.urgent).desc(), col(Ticket.due_at))
+            .where(where)
+            .order_by(col(Ticket.urgent).desc(), col(Ticket.due_at), col(Ticket.id))
+            .limit(limit)
         )
     )
-    households = {
-        h.id: h
-        for h in session.exec(
-            select(Household).where(col(Household.id).in_({t.household_id for t in open_tickets}))
-        )
-    }
-    mine, queue = [], []
-    for ticket in open_tickets:
-        if not can_see(person, ticket, households[ticket.household_id]):
-            continue
-        if ticket.assignee_id == person.staff_id:
-            mine.append(ticket)
-        elif ticket.assignee_id is None:
-            queue.append(ticket)
-        elif person.role in (StaffRole.LEAD, StaffRole.COORDINATOR):
-            mine.append(ticket)
-    return StaffView(mine=mine, queue=queue)
+    total = len(found)
+    if total == limit:
+        total = session.exec(select(func.count()).select_from(Ticket).where(where)).one()
+    return found, total
+
+
+def staff_tickets(session: Session, *, person: Person, limit: int = 15) -> StaffView:
+    """The caller's open tickets and the unclaimed queue they may take from: the first
+    ``limit`` of each (urgent first, then by deadline) with their households and categories,
+    and the totals."""
+    _staff_only(person)
+    filters = staff_filters(person)
+    if filters is None:
+        return StaffView(mine=[], queue=[])
+    mine, mine_total = _first(session, filters[0], limit)
+    queue, queue_total = _first(session, filters[1], limit)
+    shown = [*mine, *queue]
+    if not shown:
+        return StaffView(mine, queue, mine_total, queue_total)
+    ids = {t.household_id for t in shown}
+    households = session.exec(select(Household).where(col(Household.id).in_(ids)))
+    codes = {t.category_id for t in shown}
+    categories = session.exec(select(Category).where(col(Category.id).in_(codes)))
+    return StaffView(
+        mine,
+        queue,
+        mine_total,
+        queue_total,
+        {h.id or 0: h for h in households},
+        {c.id or 0: c for c in categories},
+    )
 
 
 def link_message(session: Session, *, chat_id: int, message_id: int, ticket_id: int) -> None:

@@ -141,6 +141,10 @@ async def harness(api: LocalBotAPI, tmp_path: Path) -> AsyncIterator[Harness]:
         models_dir=tmp_path / "models",
         # Tests tick the outbox job themselves, so escalation never runs on the wall clock.
         outbox_interval=3600.0,
+        # localapi enforces no limits here; pacing has its own tests (test_pacing.py), and at
+        # Telegram's 1/s per chat a conversation's replies would outlast api.quiet().
+        send_rate=1000.0,
+        send_rate_per_chat=1000.0,
     )
     db = Database(settings.database_url)
     db.create_all()

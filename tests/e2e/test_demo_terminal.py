@@ -95,6 +95,15 @@ class Terminal:
                     f"{pattern!r} not printed; output since the mark:\n{self.output[self.mark :]}"
                 )
 
+    def expect_all(self, *patterns: str) -> None:
+        """Waits until every pattern matched after the mark, in any order; moves the mark past all."""
+        start, end = self.mark, self.mark
+        for pattern in patterns:
+            self.mark = start
+            self.expect(pattern)
+            end = max(end, self.mark)
+        self.mark = end
+
     def prompt(self, persona: str = "amina") -> None:
         """Waits for the input prompt."""
         self.expect(re.escape(f"[{persona}]> "))
@@ -189,12 +198,13 @@ def test_messages_print_as_they_arrive_and_reply_hits_the_ticket(terminal: Termi
     terminal.prompt("sam")
     terminal.type(":reply The engineer comes on Monday.")
     terminal.expect(r"replies to K-0002 \(message #\d+\): The engineer comes on Monday\.")
-    # Amina's copy prints as it arrives, though Sam is the active persona.
-    terminal.expect(
+    # Amina's copy prints as it arrives, though Sam is the active persona; Sam's "sent" answer
+    # and her copy travel separately (the outbox delivers hers), so either may print first.
+    terminal.expect_all(
         r"Sanad → Amina \(family, Arabic\): [^\n]*K-0002[^\n]*\n"  # her message's first line,
-        r"(   │[^\n]*\n)*?   │ The engineer comes on Monday\."  # and Sam's words in it
+        r"(   │[^\n]*\n)*?   │ The engineer comes on Monday\.",  # and Sam's words in it
+        r"Sanad → Sam \(caseworker\): Sent to the family of K-0002",
     )
-    terminal.expect(r"Sanad → Sam \(caseworker\): Sent to the family of K-0002")
     terminal.prompt("sam")
     terminal.type(":quit")
     assert terminal.wait() == 0

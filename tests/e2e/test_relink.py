@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.i18n import texts
 from bot.services import registry
-from handlers.notify import unlinked_text
+from handlers.notices import unlinked_text
 from handlers.start import bilingual, not_registered_text, privacy_text
 from tests.e2e.conftest import Harness
 

@@ -9,9 +9,9 @@ from types import SimpleNamespace
 import pytest
 from sqlmodel import select
 
+from bot.delivery import dispatcher, periodic
 from bot.services import escalation, people, tickets
 from bot.services.tickets import Part
-from handlers import notify
 from localapi import UserHandle
 from storage.models import AuditEvent, Member, Notification, Ticket, TicketMessage, TicketStatus
 from tests.e2e.conftest import Harness
@@ -178,8 +178,10 @@ async def test_long_texts_are_split_never_lost(harness: Harness) -> None:
     card_text = "".join(m.text for m in sam.messages if "K-0001" in m.text or "كلمة" in m.text)
     assert card_text.count("كلمة") == 1000
     long_reply = "Please call the council. " * 170  # 4,250 characters
+    before = len(amina.messages)
     sam.send_text(f"/reply K-0001 {long_reply}")
     await sam.wait_for("Sent to the family of K-0001.")
+    await amina.wait_for_count(before + 2)  # two parts, paced at about one a second per chat
     await harness.api.quiet()
     received = " ".join(m.text for m in amina.messages[-3:])
     assert received.count("Please call the council.") == 170
@@ -367,12 +369,12 @@ async def test_overdue_tickets_escalate_to_lead_then_coordinators(harness: Harne
     with harness.db.session() as session:
         assert escalation.escalate_overdue(session, now=later) == [1]
         assert escalation.escalate_overdue(session, now=later) == []
-    await notify.flush(harness.app)
+    await dispatcher.flush(harness.app)
     await lead.wait_for("escalated to you as provider lead")
     much_later = TUESDAY_10 + timedelta(days=2, hours=1)  # past another 8
     with harness.db.session() as session:
         assert escalation.escalate_overdue(session, now=much_later) == [1]
-    await notify.flush(harness.app)
+    await dispatcher.flush(harness.app)
     await kim.wait_for("escalated to the coordinators")
     lead.send_text("/tickets")
     listing = await lead.wait_for("Unclaimed in the queue")
@@ -447,13 +449,13 @@ async def test_a_rate_limited_notice_is_retried_by_the_outbox_job(harness: Harne
     await report(amina, HOUSING_AR, "انقطعت الكهرباء")
     await harness.api.quiet()
     with harness.db.session() as session:
-        pending = session.exec(select(Notification).where(Notification.sent_at.is_(None))).all()  # type: ignore[union-attr]
-    assert len(pending) == 1 and pending[0].attempts == 1
+        card_notice = session.exec(select(Notification)).one()
+    assert card_notice.attempts >= 1  # the 429 was met, and the notice kept for a retry
     assert harness.app is not None
-    await notify.outbox_job(SimpleNamespace(application=harness.app))
+    await periodic.outbox_job(SimpleNamespace(application=harness.app))
     card = await sam.wait_for("انقطعت الكهرباء")
     assert card.text.startswith("📥 New request")
-    await notify.outbox_job(SimpleNamespace(application=harness.app))
+    await periodic.outbox_job(SimpleNamespace(application=harness.app))
     await harness.api.quiet()
     assert len([m for m in sam.messages if "انقطعت الكهرباء" in m.text]) == 1
 

@@ -16,7 +16,7 @@ from telegram import (
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, InvalidToken, RetryAfter
 
-from localapi import LocalBotAPI, parse_text
+from localapi import LocalBotAPI, TelegramLimits, parse_text
 
 
 def keyboard(*data: str) -> InlineKeyboardMarkup:
@@ -183,10 +183,11 @@ async def test_flood_makes_ptb_raise_retry_after(api: LocalBotAPI, bot: Bot) -> 
 
 async def test_rate_limits_when_enabled(api: LocalBotAPI, bot: Bot) -> None:
     user = api.user(1001)
-    api.set_rate_limits(True)
-    await bot.send_message(user.id, "one")
+    api.set_rate_limits(True, clock=lambda: 100.0)  # time stands still: no refill
+    for index in range(TelegramLimits().per_chat_burst):
+        await bot.send_message(user.id, f"burst {index}")
     with pytest.raises(RetryAfter):
-        await bot.send_message(user.id, "two")
+        await bot.send_message(user.id, "one too many")
 
 
 async def test_wrong_token_and_unknown_method(api: LocalBotAPI) -> None:

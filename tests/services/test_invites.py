@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import select
 
-from bot.services import invites, notifications, people, registry
+from bot.services import invites, people, registry
 from bot.services.errors import AlreadyLinked, InvalidInput, InviteInvalid, TooManyAttempts
 from storage.db import Database
-from storage.models import Invite, Member, Notification
+from storage.models import Invite, Member, NoticeKind, Notification
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 
@@ -162,8 +162,8 @@ def test_reinviting_a_connected_member_needs_relink(db: Database) -> None:
         assert member is not None
         assert member.telegram_user_id is None and member.consent_at is None
         notice = session.exec(select(Notification)).one()
-        assert notice.chat_id == 111 and notice.template == notifications.ACCOUNT_UNLINKED
-        assert notice.data == {"language": "en"}
+        assert notice.chat_id == 111 and notice.kind == NoticeKind.ACCOUNT_UNLINKED
+        assert notice.payload == {"language": "en"}
         assert people.identify(session, telegram_user_id=111, language_code=None).kind == "guest"
     with db.session() as session:
         invites.redeem(session, raw_code=issued.code, telegram_user_id=222, now=NOW)
@@ -182,4 +182,4 @@ def test_reinviting_connected_staff_needs_relink_too(db: Database) -> None:
     with db.session() as session:
         assert invites.create_invite(session, staff_id=staff.id, relink=True, now=NOW).relinked
         notice = session.exec(select(Notification)).one()
-    assert notice.chat_id == 333 and notice.data == {"language": "en"}
+    assert notice.chat_id == 333 and notice.payload == {"language": "en"}

@@ -62,9 +62,9 @@ def world(db: Database) -> World:
     return World(family=family, caseworker=101, coordinator=103, outsider=102)
 
 
-def _notices(db: Database, template: str) -> list[Notification]:
+def _notices(db: Database, kind: str) -> list[Notification]:
     with db.session() as session:
-        return list(session.exec(select(Notification).where(Notification.template == template)))
+        return list(session.exec(select(Notification).where(Notification.kind == kind)))
 
 
 def _alerts(db: Database) -> list[Notification]:
@@ -279,7 +279,7 @@ def test_families_only(db: Database, world: World) -> None:
 def test_an_alert_shows_the_words_only_to_staff_who_may_still_see_the_family(
     db: Database, world: World
 ) -> None:
-    from handlers.notify import render  # the transport's rendering of the queued notice
+    from handlers.notices import Outgoing, render  # the transport's rendering
 
     with db.session() as session:
         tickets.check_arrival(session, person=world.family, text=URGENT_AR, source=(CHAT, 13))
@@ -292,7 +292,7 @@ def test_an_alert_shows_the_words_only_to_staff_who_may_still_see_the_family(
         shown = {}
         for notification in session.exec(select(Notification)):
             out = render(session, notification)
-            assert out is not None
+            assert isinstance(out, Outgoing)
             shown[notification.chat_id] = "\n".join(out.pieces)
     assert URGENT_AR in shown[world.coordinator] and "يضربني" in shown[world.coordinator]
     hidden = shown[world.caseworker]

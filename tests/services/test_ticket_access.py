@@ -186,4 +186,4 @@ def test_a_redelivered_staff_reply_is_kept_and_sent_once(db: Database, world: Wo
         replies = session.exec(select(AuditEvent).where(AuditEvent.action == "ticket.reply")).all()
         queued = session.exec(select(Notification)).all()
     assert again.id == first.id and len(replies) == 1
-    assert len([n for n in queued if n.template == "family.reply"]) == 1
+    assert len([n for n in queued if n.kind == "family.reply"]) == 1

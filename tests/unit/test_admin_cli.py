@@ -375,5 +375,5 @@ def test_reinviting_a_connected_member_needs_relink(
     with db.session() as session:
         assert session.exec(select(Member)).one().telegram_user_id is None
         notice = session.exec(select(Notification)).one()
-        assert notice.chat_id == 4242 and notice.template == "account.unlinked"
+        assert notice.chat_id == 4242 and notice.kind == "account.unlinked"
     db.dispose()

@@ -1,0 +1,349 @@
+"""The outbox: notices queued with the change that causes them, claimed, and their outcome.
+
+No Telegram here: the dispatcher (bot/delivery/dispatcher.py) claims rows with
+:func:`claim_due`, sends them, and records what happened with the ``record_*`` functions, each
+in its own short transaction. A chat's notices go strictly in queue order.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, delete, exists, func, update
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col, select
+
+from bot.delivery.lanes import Lane
+from storage.models import NoticeKind, NoticeState, Notification
+from storage.types import utcnow
+
+__all__ = ["NoticeKind", "NoticeState"]
+
+# Told to a Telegram account cut off by a relink (kept for callers of the old name).
+ACCOUNT_UNLINKED = NoticeKind.ACCOUNT_UNLINKED
+
+# How long a notice is still worth sending; later kinds (reminders) pass ``expires_at``.
+DEFAULT_TTL = timedelta(days=7)
+TTL: dict[NoticeKind, timedelta] = {kind: DEFAULT_TTL for kind in NoticeKind}
+# Retry backoff: doubling from the first delay up to the cap, with jitter, until expiry.
+FIRST_RETRY = timedelta(seconds=2)
+MAX_RETRY = timedelta(minutes=10)
+# A claim this old belongs to a dispatcher that died mid-send (another worker recovers it).
+STALE_CLAIM = timedelta(minutes=10)
+OPEN_STATES = (NoticeState.QUEUED, NoticeState.SENDING, NoticeState.UNKNOWN)
+CLAIMABLE = (NoticeState.QUEUED, NoticeState.UNKNOWN)
+CLOSED_STATES = (NoticeState.SENT, NoticeState.FAILED, NoticeState.CANCELLED)
+
+
+def enqueue(
+    session: Session,
+    *,
+    key: str,
+    chat_id: int,
+    kind: NoticeKind,
+    ticket_id: int | None = None,
+    message_id: int | None = None,
+    lane: Lane = Lane.INTERACTIVE,
+    not_before: datetime | None = None,
+    expires_at: datetime | None = None,
+    now: datetime | None = None,
+    **payload: Any,
+) -> bool:
+    """Queues a notice once per key (in the caller's transaction); False when already queued."""
+    if session.exec(select(Notification.id).where(Notification.key == key)).first() is not None:
+        return False
+    now = now or utcnow()
+    session.add(
+        Notification(
+            key=key,
+            chat_id=chat_id,
+            kind=NoticeKind(kind),
+            lane=str(lane),
+            ticket_id=ticket_id,
+            message_id=message_id,
+            payload=payload,
+            created_at=now,
+            next_attempt_at=not_before or now,
+            expires_at=expires_at or now + TTL[NoticeKind(kind)],
+        )
+    )
+    return True
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A notice a dispatcher holds: what to render and how far a previous attempt got."""
+
+    id: int
+    chat_id: int
+    kind: NoticeKind
+    lane: Lane
+    attempts: int
+    parts_sent: int
+    ticket_id: int | None
+    message_id: int | None
+    payload: dict[str, Any]
+
+
+def _eligible(now: datetime) -> Any:
+    """Rows that may be claimed now: due, not expired, and first in their chat's queue."""
+    earlier = aliased(Notification)
+    ahead = exists().where(
+        col(earlier.chat_id) == col(Notification.chat_id),
+        col(earlier.state).in_(OPEN_STATES),
+        col(earlier.id) < Notification.id,
+    )
+    return and_(
+        col(Notification.state).in_(CLAIMABLE),
+        col(Notification.next_attempt_at) <= now,
+        col(Notification.expires_at) > now,
+        ~ahead,
+    )
+
+
+def claim_due(
+    session: Session, *, worker: str, limit: int = 50, now: datetime | None = None
+) -> list[Claimed]:
+    """Claims up to ``limit`` due notices (at most one per chat, interactive first) for
+    ``worker`` in one statement, so two workers never claim the same row: an UPDATE whose
+    first act is taking SQLite's write lock, or FOR UPDATE SKIP LOCKED on PostgreSQL. The
+    caller commits before sending anything."""
+    now = now or utcnow()
+    candidates = (
+        select(Notification.id)
+        .where(_eligible(now))
+        .order_by(col(Notification.lane) != str(Lane.INTERACTIVE), col(Notification.id))
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        candidates = candidates.with_for_update(skip_locked=True)
+    rows = session.execute(
+        update(Notification)
+        .where(
+            col(Notification.id).in_(candidates.scalar_subquery()),
+            col(Notification.state).in_(CLAIMABLE),
+        )
+        .values(
+            state=NoticeState.SENDING,
+            claimed_by=worker,
+            claimed_at=now,
+            attempts=Notification.attempts + 1,
+        )
+        .returning(col(Notification.id))
+    ).all()
+    found = session.exec(
+        select(Notification)
+        .where(col(Notification.id).in_([row[0] for row in rows]))
+        .execution_options(populate_existing=True)
+    ).all()
+    claimed = [
+        Claimed(
+            id=row.id or 0,
+            chat_id=row.chat_id,
+            kind=NoticeKind(row.kind),
+            lane=Lane(row.lane),
+            attempts=row.attempts,
+            parts_sent=row.parts_sent,
+            ticket_id=row.ticket_id,
+            message_id=row.message_id,
+            payload=dict(row.payload or {}),
+        )
+        for row in found
+    ]
+    return sorted(claimed, key=lambda c: (c.lane != Lane.INTERACTIVE, c.id))
+
+
+def next_due(session: Session) -> datetime | None:
+    """When the earliest waiting notice becomes due (None when nothing waits)."""
+    return session.exec(
+        select(Notification.next_attempt_at)
+        .where(col(Notification.state).in_(CLAIMABLE))
+        .order_by(col(Notification.next_attempt_at))
+        .limit(1)
+    ).first()
+
+
+def _held(session: Session, notice_id: int, worker: str) -> Notification | None:
+    """The row, if ``worker`` still holds it (a stale claim may have been taken over)."""
+    row = session.get(Notification, notice_id)
+    if row is None or row.state != NoticeState.SENDING or row.claimed_by != worker:
+        return None
+    return row
+
+
+def record_part_sent(
+    session: Session, notice_id: int, *, worker: str, parts_total: int, now: datetime | None = None
+) -> bool:
+    """One more part reached Telegram; the last one makes the notice sent. False when lost."""
+    row = _held(session, notice_id, worker)
+    if row is None:
+        return False
+    now = now or utcnow()
+    row.parts_sent += 1
+    row.claimed_at = now  # a live sender keeps its claim fresh
+    if row.parts_sent >= parts_total:
+        row.state = NoticeState.SENT
+        row.sent_at = row.closed_at = now
+        row.last_error = None
+    session.add(row)
+    return True
+
+
+def retry_delay(attempts: int, *, rng: random.Random | None = None) -> timedelta:
+    """Exponential backoff with jitter: 2 s, 4 s, 8 s … up to 10 minutes, each 50–100 %."""
+    base = min(FIRST_RETRY * (2 ** max(attempts - 1, 0)), MAX_RETRY)
+    return base * (0.5 + (rng or random).random() / 2)
+
+
+def record_retry(
+    session: Session,
+    notice_id: int,
+    *,
+    worker: str,
+    error: str,
+    wait: timedelta | None = None,
+    now: datetime | None = None,
+) -> NoticeState:
+    """A transient error: tried again after ``wait`` (a 429's retry_after, in full) or the
+    backoff; a notice that would only be retried past its expiry fails now."""
+    row = _held(session, notice_id, worker)
+    if row is None:
+        return NoticeState.SENDING
+    now = now or utcnow()
+    row.last_error = error[:200]
+    row.next_attempt_at = now + (wait if wait is not None else retry_delay(row.attempts))
+    if row.next_attempt_at >= row.expires_at:
+        row.state, row.closed_at = NoticeState.FAILED, now
+        row.last_error = f"expired: {error}"[:200]
+    else:
+        row.state = NoticeState.QUEUED
+    session.add(row)
+    return NoticeState(row.state)
+
+
+def record_failed(
+    session: Session, notice_id: int, *, worker: str, error: str, now: datetime | None = None
+) -> Notification | None:
+    """A permanent error: the notice ends now; returns it for the follow-up, None when lost."""
+    row = _held(session, notice_id, worker)
+    if row is None:
+        return None
+    row.state, row.closed_at = NoticeState.FAILED, now or utcnow()
+    row.last_error = error[:200]
+    session.add(row)
+    return row
+
+
+def record_cancelled(
+    session: Session, notice_id: int, *, worker: str, reason: str, now: datetime | None = None
+) -> None:
+    """The recipient may no longer see the notice; it ends unsent, with the reason."""
+    row = _held(session, notice_id, worker)
+    if row is not None:
+        row.state, row.closed_at = NoticeState.CANCELLED, now or utcnow()
+        row.last_error = reason[:200]
+        session.add(row)
+
+
+def retarget(
+    session: Session,
+    notice_id: int,
+    *,
+    worker: str,
+    recipients: list[tuple[int, int]],
+    reason: str,
+    now: datetime | None = None,
+) -> int:
+    """Cancels a staff notice whose recipient may no longer see its ticket and queues it for
+    ``recipients`` ((staff id, chat id) pairs: where the ticket now is); returns how many."""
+    row = _held(session, notice_id, worker)
+    if row is None:
+        return 0
+    queued = 0
+    for staff_id, chat_id in recipients:
+        queued += enqueue(
+            session,
+            key=f"{row.key}:to:{staff_id}",
+            chat_id=chat_id,
+            kind=NoticeKind(row.kind),
+            ticket_id=row.ticket_id,
+            message_id=row.message_id,
+            lane=Lane(row.lane),
+            expires_at=row.expires_at,
+            now=now,
+            **row.payload,
+        )
+    record_cancelled(session, notice_id, worker=worker, reason=reason, now=now)
+    return queued
+
+
+def recover_interrupted(
+    session: Session, *, worker: str | None = None, now: datetime | None = None
+) -> int:
+    """Marks sends cut by a crash as unknown, to be sent again from the part in flight (which
+    may therefore arrive twice). With ``worker``: that worker's own claims (at its start-up);
+    without: any claim older than STALE_CLAIM (a worker that died)."""
+    now = now or utcnow()
+    owner = (
+        col(Notification.claimed_by) == worker
+        if worker is not None
+        else col(Notification.claimed_at) < now - STALE_CLAIM
+    )
+    result = session.execute(
+        update(Notification)
+        .where(col(Notification.state) == NoticeState.SENDING, owner)
+        .values(state=NoticeState.UNKNOWN, next_attempt_at=now, last_error="interrupted")
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def expire_overdue(session: Session, *, now: datetime | None = None) -> list[Notification]:
+    """Fails waiting notices that are no longer worth sending; returns them for follow-up."""
+    now = now or utcnow()
+    rows = list(
+        session.exec(
+            select(Notification).where(
+                col(Notification.state).in_(CLAIMABLE), col(Notification.expires_at) <= now
+            )
+        )
+    )
+    for row in rows:
+        row.state, row.closed_at = NoticeState.FAILED, now
+        row.last_error = f"expired: {row.last_error or 'never sent'}"[:200]
+        session.add(row)
+    return rows
+
+
+def prune(session: Session, *, keep_days: int, now: datetime | None = None) -> int:
+    """Deletes sent and cancelled notices older than ``keep_days`` (failed ones stay for staff)."""
+    cutoff = (now or utcnow()) - timedelta(days=keep_days)
+    result = session.execute(
+        delete(Notification).where(
+            col(Notification.state).in_((NoticeState.SENT, NoticeState.CANCELLED)),
+            col(Notification.closed_at) < cutoff,
+        )
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def failed(session: Session, *, limit: int = 100) -> list[Notification]:
+    """Notices that finally failed, newest first (for the admin listing)."""
+    return list(
+        session.exec(
+            select(Notification)
+            .where(Notification.state == NoticeState.FAILED)
+            .order_by(col(Notification.closed_at).desc(), col(Notification.id).desc())
+            .limit(limit)
+        )
+    )
+
+
+def counts(session: Session) -> dict[str, int]:
+    """How many notices are in each state."""
+    rows = session.exec(
+        select(Notification.state, func.count()).group_by(col(Notification.state))
+    ).all()
+    return {str(state): int(n) for state, n in rows}
