@@ -292,7 +292,11 @@ class Demo:
         """The persona sends a message."""
         persona = self.personas[key]
         self.say(f"\n👤 {persona.label}: {text}")
+        before = len(persona.handle.messages)
         persona.handle.send_text(text)
+        # Every text gets an answer; on a busy machine it may come after a quiet spell, and the
+        # next step must not tap a button of an older message meanwhile.
+        await self._until(lambda: len(persona.handle.messages) > before)
         await self.settle()
 
     def find_button(

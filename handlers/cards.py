@@ -8,11 +8,26 @@ from sqlmodel import Session
 
 from bot.services import safeguarding_alerts, tickets
 from handlers.render import CardContext
-from storage.models import Category, District, Household, SafeguardingFinding, Staff, Ticket
+from storage.models import (
+    Category,
+    District,
+    Household,
+    SafeguardingFinding,
+    Staff,
+    Ticket,
+    TicketMessage,
+)
 
 
-def card_context(session: Session, ticket: Ticket, *, include_notes: bool) -> CardContext:
-    """Loads what a staff card shows about a ticket."""
+def card_context(
+    session: Session,
+    ticket: Ticket,
+    *,
+    include_notes: bool,
+    messages: list[TicketMessage] | None = None,
+) -> CardContext:
+    """Loads what a staff card shows about a ticket: the whole history, unless ``messages``
+    gives the only ones it shows (a notice about one message, an alert that shows none)."""
     household = session.get(Household, ticket.household_id)
     assert household is not None
     district = session.get(District, household.district_id)
@@ -23,7 +38,11 @@ def card_context(session: Session, ticket: Ticket, *, include_notes: bool) -> Ca
         district=district.name if district else "?",
         category=session.get(Category, ticket.category_id),
         assignee=assignee.name if assignee else None,
-        messages=tickets.messages_of(session, ticket.id or 0, include_notes=include_notes),
+        messages=(
+            tickets.messages_of(session, ticket.id or 0, include_notes=include_notes)
+            if messages is None
+            else messages
+        ),
         **danger(safeguarding_alerts.ticket_findings(session, ticket.id or 0)),
     )
 

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import logging
-
-from telegram import Bot, BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeChat
-from telegram.error import TelegramError
+from telegram import Bot, BotCommand, BotCommandScopeAllPrivateChats
 
 from bot.i18n import LANGUAGES, Texts, texts
 from bot.services.people import Person
 from storage.models import StaffRole
-
-logger = logging.getLogger(__name__)
 
 
 def guest_commands(t: Texts) -> list[BotCommand]:
@@ -73,13 +68,3 @@ async def set_default_commands(bot: Bot) -> None:
         await bot.set_my_commands(
             guest_commands(texts(language)), scope=scope, language_code=language
         )
-
-
-async def set_person_commands(bot: Bot, person: Person) -> None:
-    """Gives one person's private chat the menu of their role, in their chosen language."""
-    try:
-        await bot.set_my_commands(
-            commands_for(person), scope=BotCommandScopeChat(person.telegram_user_id)
-        )
-    except TelegramError as exc:
-        logger.warning("could not set commands for a chat: %s", type(exc).__name__)

@@ -12,7 +12,7 @@ from bot.context import SanadContext
 from bot.i18n import Texts, negotiate, texts
 from bot.services import accounts
 from bot.services.people import Person
-from storage.db import Database, DatabaseBusy
+from storage.db import DatabaseBusy
 
 logger = logging.getLogger(__name__)
 
@@ -24,17 +24,6 @@ def keyboard(rows: Keyboard) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows]
     )
-
-
-def resolve_person(db: Database, update: Update) -> Person | None:
-    """The caller of an update, or None when it has no user (blocking: prefer load_person)."""
-    user = update.effective_user
-    if user is None:
-        return None
-    with db.session() as session:
-        return accounts.resolve_caller(
-            session, telegram_user_id=user.id, language_code=user.language_code
-        )
 
 
 async def load_person(update: Update, context: SanadContext) -> Person | None:
@@ -50,9 +39,10 @@ async def load_person(update: Update, context: SanadContext) -> Person | None:
 
 def person_of(update: Update, context: SanadContext) -> Person:
     """The caller resolved by the gate (which runs before every handler with a user)."""
-    if context.person is None:  # only when a handler runs without the gate (never in the app)
-        context.person = resolve_person(context.db, update)
-    assert context.person is not None
+    # The gate resolves every private chat's caller off the event loop; looking them up here
+    # would block it, so a handler reached without the gate is a wiring mistake.
+    if context.person is None:
+        raise RuntimeError("the caller was not resolved: the gate did not run for this update")
     return context.person
 
 

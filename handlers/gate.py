@@ -7,7 +7,10 @@ from telegram.ext import ApplicationHandlerStop
 
 from bot.context import SanadContext
 from bot.i18n import Texts
+from bot.services import intake
+from bot.services.people import Person
 from handlers.common import answer, load_person
+from handlers.report import render_arrival, tell_danger
 from handlers.start import bilingual, not_registered_text, show_privacy_notice
 
 GUEST_COMMANDS = ("/start", "/language")
@@ -36,6 +39,36 @@ def _callback(update: Update) -> str:
     return (query.data or "") if query is not None else ""
 
 
+def _plain_text(update: Update) -> bool:
+    """A new text message that is not a command: for a family, a message to relay."""
+    text = update.message.text if update.message is not None else None
+    return bool(text) and not str(text).startswith("/")
+
+
+async def _take_text(update: Update, context: SanadContext) -> Person | None:
+    """Resolves the caller of a plain text and, for a consented family member, takes the text
+    in within the same transaction (one per relayed message, not two) and tells them; the
+    update then stops here, as messages.on_private_message would have done the same."""
+    message, user = update.message, update.effective_user
+    if message is None or user is None:
+        return None
+    replied = message.reply_to_message
+    arrival = await context.db.run(
+        intake.text_arrives,
+        telegram_user_id=user.id,
+        language_code=user.language_code,
+        text=message.text or "",
+        source=(message.chat_id, message.message_id),
+        reply_to=replied.message_id if replied is not None else None,
+    )
+    context.person = arrival.person
+    if arrival.outcome is None:
+        return arrival.person
+    await tell_danger(update, context, arrival.outcome.checked, arrival.outcome.seen)
+    await render_arrival(update, context, arrival.outcome)
+    raise ApplicationHandlerStop
+
+
 async def gate(update: Update, context: SanadContext) -> None:
     """Resolves the caller once and stops updates they may not make."""
     chat = update.effective_chat
@@ -51,7 +84,10 @@ async def gate(update: Update, context: SanadContext) -> None:
         elif update.callback_query is not None:
             await update.callback_query.answer()
         raise ApplicationHandlerStop
-    person = await load_person(update, context)
+    if _plain_text(update):
+        person = await _take_text(update, context)
+    else:
+        person = await load_person(update, context)
     if person is None:
         raise ApplicationHandlerStop
     command, data = _command(update), _callback(update)

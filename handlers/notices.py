@@ -122,10 +122,12 @@ def renders(kind: NoticeKind, audience: Audience) -> Callable[[RenderFn], Render
     return register
 
 
-def render(session: Session, notice: Notification) -> Rendered:
-    """Checks the recipient, then builds the notice in the recipient's current language."""
+def render(session: Session, notice: Notification, person: Person | None = None) -> Rendered:
+    """Checks the recipient (``person``: already resolved in this transaction), then builds
+    the notice in the recipient's current language."""
     renderer = RENDERERS[NoticeKind(notice.kind)]
-    person = people.identify(session, telegram_user_id=notice.chat_id, language_code=None)
+    if person is None:
+        person = people.identify(session, telegram_user_id=notice.chat_id, language_code=None)
     ticket = session.get(Ticket, notice.ticket_id) if notice.ticket_id is not None else None
     if renderer.audience == Audience.TICKET_STAFF:
         if ticket is None:
@@ -188,10 +190,11 @@ def _card(
     about; with the family's files when ``files``."""
     ticket = session.get(Ticket, notice.ticket_id)
     assert ticket is not None
-    card = card_context(session, ticket, include_notes=True)
+    shows: list[TicketMessage] | None = None  # the whole history
     if only_message:
         message = session.get(TicketMessage, notice.message_id)
-        card.messages = [message] if message is not None else []
+        shows = [message] if message is not None else []
+    card = card_context(session, ticket, include_notes=True, messages=shows)
     shown = [m for m in card.messages if m.direction == "in"] if files else []
     return Outgoing(
         chat_id=notice.chat_id,
@@ -287,8 +290,7 @@ def _safeguarding_alert(
     markup = None
     if ticket is not None:
         allowed = tickets.can_see(person, ticket, household)
-        card = card_context(session, ticket, include_notes=False)
-        card.messages = []
+        card = card_context(session, ticket, include_notes=False, messages=[])
         if not allowed:  # categories only: even the matched words are the family's
             card.danger = tuple((category, "") for category, _ in card.danger)
         lines = [staff_card(t, card, intro=intro)]

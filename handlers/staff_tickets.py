@@ -2,30 +2,37 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 
+from sqlmodel import Session
 from telegram import CallbackQuery, Update
 
 from bot.context import SanadContext
 from bot.delivery import dispatcher
 from bot.i18n import BIDI_CONTROLS, Texts, plain
-from bot.services import flows, saved_replies, tickets
+from bot.services import saved_replies, staff_actions, tickets
 from bot.services.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from bot.services.people import Person
+from bot.services.staff_actions import Outcome, Writing, Written
 from handlers.cards import card_context
 from handlers.common import answer, edit_or_send, keyboard, person_of, texts_for
 from handlers.menu import menu_for
 from handlers.render import (
+    CardContext,
     category_name,
     needs_translation_buttons,
     split_text,
     staff_buttons,
     staff_card,
 )
-from storage.models import Staff, Ticket
+from storage.models import Ticket
 
 logger = logging.getLogger(__name__)
+
+# Pauses before a Telegram reply to an unlinked message is asked about again (see below).
+LINK_GRACE_SECONDS = (0.1, 0.3, 0.6)
 
 
 def error_text(t: Texts, exc: DomainError, ref: str) -> str:
@@ -85,23 +92,29 @@ def pressed(update: Update, context: SanadContext) -> Press:
     )
 
 
+def _visible_card(session: Session, person: Person, ticket_id: int) -> CardContext:
+    """What a fresh card shows about a ticket the caller may see (read in one transaction)."""
+    ticket, _ = tickets.get_visible(session, person, ticket_id)
+    return card_context(session, ticket, include_notes=True)
+
+
 async def show_card(update: Update, context: SanadContext, ticket_id: int, intro: str) -> None:
     """Sends a fresh card for a ticket, linked so replies to it find the ticket."""
     person = person_of(update, context)
     t = texts_for(update, context)
-    with context.db.session() as session:
-        ticket, _ = tickets.get_visible(session, person, ticket_id)
-        card = card_context(session, ticket, include_notes=True)
-        text = staff_card(t, card, intro=intro)
-        markup = staff_buttons(t, ticket, translated=needs_translation_buttons(t, card.messages))
+    card = await context.db.run(_visible_card, person, ticket_id)
+    text = staff_card(t, card, intro=intro)
+    markup = staff_buttons(t, card.ticket, translated=needs_translation_buttons(t, card.messages))
     pieces = split_text(text)
     for index, piece in enumerate(pieces):
         sent = await answer(update, piece, markup if index == len(pieces) - 1 else None)
-        if sent is not None:
-            with context.db.session() as session:
-                tickets.link_message(
-                    session, chat_id=sent.chat_id, message_id=sent.message_id, ticket_id=ticket_id
-                )
+        if sent is not None:  # linked only once Telegram has given the message its id
+            await context.db.run(
+                tickets.link_message,
+                chat_id=sent.chat_id,
+                message_id=sent.message_id,
+                ticket_id=ticket_id,
+            )
 
 
 # ---------------------------------------------------------------- /tickets
@@ -180,44 +193,41 @@ async def claim_button(update: Update, context: SanadContext) -> None:
     query, person, t = press.query, press.person, press.t
     ticket_id, ref = press.ticket_id, press.ref
     try:
-        with context.db.session() as session:
-            ticket = tickets.claim(session, person=person, ticket_id=ticket_id)
-            markup = staff_buttons(t, ticket)
+        ticket = await context.db.run(tickets.claim, person=person, ticket_id=ticket_id)
     except DomainError as exc:
         await press.refuse(exc)
         return
+    markup = staff_buttons(t, ticket)
     await query.answer(t._("You have claimed {ref}.", ref=ref))
     await answer(update, t._("You have claimed {ref}. Reply when you are ready.", ref=ref), markup)
 
 
 async def reply_button(update: Update, context: SanadContext) -> None:
     """Reply: the next message is the answer to the family."""
-    await _start_staff_flow(update, context, "staff_reply")
+    await _start_staff_flow(update, context, Writing.REPLY)
 
 
 async def note_button(update: Update, context: SanadContext) -> None:
     """Internal note: the next message is kept on the ticket, never sent to the family."""
-    await _start_staff_flow(update, context, "staff_note")
+    await _start_staff_flow(update, context, Writing.NOTE)
 
 
-async def _start_staff_flow(update: Update, context: SanadContext, name: str) -> None:
+async def _start_staff_flow(update: Update, context: SanadContext, kind: Writing) -> None:
     """Asks for the text of a reply or a note."""
     press = pressed(update, context)
     query, person, t = press.query, press.person, press.t
     ticket_id, ref = press.ticket_id, press.ref
     try:
-        with context.db.session() as session:
-            ticket, _ = tickets.get_visible(session, person, ticket_id)
-            if name == "staff_reply" and ticket.status.value == "resolved":
-                raise Conflict("resolved")
-            flows.start(session, person.telegram_user_id, name, ticket_id=ticket_id)
+        await context.db.run(
+            staff_actions.start_writing, person=person, ticket_id=ticket_id, kind=kind
+        )
     except DomainError as exc:
         await press.refuse(exc)
         return
     await query.answer()
     prompt = (
         t._("Write your reply to {ref}. It goes to the family. Send /cancel to stop.", ref=ref)
-        if name == "staff_reply"
+        if kind is Writing.REPLY
         else t._("Write your internal note on {ref}. The family never sees it.", ref=ref)
     )
     await answer(update, prompt)
@@ -229,8 +239,7 @@ async def resolve_button(update: Update, context: SanadContext) -> None:
     query, person, t = press.query, press.person, press.t
     ticket_id, ref = press.ticket_id, press.ref
     try:
-        with context.db.session() as session:
-            tickets.resolve(session, person=person, ticket_id=ticket_id)
+        await context.db.run(tickets.resolve, person=person, ticket_id=ticket_id)
     except DomainError as exc:
         await press.refuse(exc)
         return
@@ -247,12 +256,11 @@ async def reassign_button(update: Update, context: SanadContext) -> None:
     query, person, t = press.query, press.person, press.t
     ticket_id, ref = press.ticket_id, press.ref
     try:
-        with context.db.session() as session:
-            options = tickets.colleagues(session, person=person, ticket_id=ticket_id)
-            rows = [[(s.name, f"tk:to:{ticket_id}:{s.id}")] for s in options[:10]]
+        options = await context.db.run(tickets.colleagues, person=person, ticket_id=ticket_id)
     except DomainError as exc:
         await press.refuse(exc)
         return
+    rows = [[(s.name, f"tk:to:{ticket_id}:{s.id}")] for s in options[:10]]
     rows.append([(t._("↩️ Back to the queue"), f"tk:to:{ticket_id}:q")])
     await query.answer()
     await answer(update, t._("Who should take {ref}?", ref=ref), keyboard(rows))
@@ -268,10 +276,10 @@ async def reassign_to_button(update: Update, context: SanadContext) -> None:
     ticket_id = int(raw_id)
     ref = tickets.reference(ticket_id)
     try:
-        with context.db.session() as session:
-            to = None if target == "q" else int(target)
-            tickets.reassign(session, person=person, ticket_id=ticket_id, to_staff_id=to)
-            name = session.get(Staff, to).name if to else None  # type: ignore[union-attr]
+        to = None if target == "q" else int(target)
+        name = await context.db.run(
+            staff_actions.reassign, person=person, ticket_id=ticket_id, to_staff_id=to
+        )
     except (DomainError, ValueError) as exc:
         error = exc if isinstance(exc, DomainError) else Forbidden("bad target")
         await query.answer(error_text(t, error, ref), show_alert=True)
@@ -293,12 +301,13 @@ async def urgent_button(update: Update, context: SanadContext) -> None:
     ticket_id, ref = press.ticket_id, press.ref
     urgent = press.data.endswith(":1")
     try:
-        with context.db.session() as session:
-            ticket = tickets.set_urgent(session, person=person, ticket_id=ticket_id, urgent=urgent)
-            markup = staff_buttons(t, ticket)
+        ticket = await context.db.run(
+            tickets.set_urgent, person=person, ticket_id=ticket_id, urgent=urgent
+        )
     except DomainError as exc:
         await press.refuse(exc)
         return
+    markup = staff_buttons(t, ticket)
     await query.answer(
         t._("{ref} is marked urgent.", ref=ref)
         if urgent
@@ -318,8 +327,7 @@ async def saved_button(update: Update, context: SanadContext) -> None:
     person = person_of(update, context)
     t = texts_for(update, context)
     ticket_id = _ticket_id(query.data)
-    with context.db.session() as session:
-        mine = saved_replies.mine(session, person=person)
+    mine = await context.db.run(saved_replies.mine, person=person)
     await query.answer()
     if not mine:
         await answer(update, _no_saved_text(t))
@@ -344,17 +352,11 @@ async def send_saved_button(update: Update, context: SanadContext) -> None:
     """Sends a saved reply; the family reads the version in their language."""
     press = pressed(update, context)
     query, person, t, ref = press.query, press.person, press.t, press.ref
-    raw_ticket, raw_reply = str(press.ticket_id), press.data.split(":")[3]
+    reply_id = int(press.data.split(":")[3])
     try:
-        with context.db.session() as session:
-            saved = saved_replies.get(session, person=person, reply_id=int(raw_reply))
-            tickets.reply(
-                session,
-                person=person,
-                ticket_id=int(raw_ticket),
-                text=saved.text_en,
-                arabic=saved.text_ar,
-            )
+        await context.db.run(
+            staff_actions.send_saved, person=person, ticket_id=press.ticket_id, reply_id=reply_id
+        )
     except DomainError as exc:
         await press.refuse(exc)
         return
@@ -375,17 +377,19 @@ async def saved_command(update: Update, context: SanadContext) -> None:
         try:
             if len(fields) != 3:
                 raise InvalidInput("fields")
-            with context.db.session() as session:
-                saved = saved_replies.add(
-                    session, person=person, title=fields[0], text_en=fields[1], text_ar=fields[2]
-                )
+            saved = await context.db.run(
+                saved_replies.add,
+                person=person,
+                title=fields[0],
+                text_en=fields[1],
+                text_ar=fields[2],
+            )
         except DomainError:
             await answer(update, _no_saved_text(t))
             return
         await answer(update, t._("Saved reply \u201c{title}\u201d added.", title=saved.title))
         return
-    with context.db.session() as session:
-        mine = saved_replies.mine(session, person=person)
+    mine = await context.db.run(saved_replies.mine, person=person)
     if not mine:
         await answer(update, _no_saved_text(t))
         return
@@ -404,8 +408,8 @@ async def delete_saved_button(update: Update, context: SanadContext) -> None:
     person = person_of(update, context)
     t = texts_for(update, context)
     try:
-        with context.db.session() as session:
-            saved_replies.delete(session, person=person, reply_id=int(query.data.split(":")[2]))
+        reply_id = int(query.data.split(":")[2])
+        await context.db.run(saved_replies.delete, person=person, reply_id=reply_id)
     except DomainError:
         await query.answer(t._("This button no longer works."), show_alert=True)
         return
@@ -455,38 +459,57 @@ async def _act(
     update: Update, context: SanadContext, ticket_id: int, text: str, *, note: bool
 ) -> None:
     """Sends a reply or keeps a note, then confirms."""
-    person = person_of(update, context)
-    t = texts_for(update, context)
     message = update.effective_message
     assert message is not None
-    ref = tickets.reference(ticket_id)
-    try:
-        with context.db.session() as session:
-            if note:
-                tickets.note(session, person=person, ticket_id=ticket_id, text=text)
-            else:
-                tickets.reply(
-                    session,
-                    person=person,
-                    ticket_id=ticket_id,
-                    text=text,
-                    source=(message.chat_id, message.message_id),
-                )
-            flows.clear(session, person.telegram_user_id)
-    except DomainError as exc:
-        if not isinstance(exc, InvalidInput):  # the ticket itself is the problem: leave the flow
-            with context.db.session() as session:
-                flows.clear(session, person.telegram_user_id)
-        await answer(update, error_text(t, exc, ref))
-        return
-    if note:
+    outcome = await context.db.run(
+        staff_actions.write,
+        person=person_of(update, context),
+        ticket_id=ticket_id,
+        text=text,
+        note=note,
+        source=(message.chat_id, message.message_id),
+    )
+    await _tell(update, context, outcome)
+
+
+async def on_staff_message(update: Update, context: SanadContext) -> None:
+    """Staff text: a reply or note in progress, a Telegram reply to a ticket, or a hint."""
+    message = update.effective_message
+    assert message is not None
+    replied = message.reply_to_message
+
+    async def ask() -> Outcome:
+        """What the message does, in one transaction."""
+        return await context.db.run(
+            staff_actions.staff_message,
+            person=person_of(update, context),
+            text=message.text or message.caption or "",
+            source=(message.chat_id, message.message_id),
+            reply_to=replied.message_id if replied is not None else None,
+        )
+
+    outcome = await ask()
+    # The dispatcher links a card to its ticket just after Telegram accepts it; a reply typed
+    # within that moment is asked about again (nothing was written) before being refused.
+    for pause in LINK_GRACE_SECONDS:
+        if outcome.written is not Written.NOT_A_TICKET:
+            break
+        await asyncio.sleep(pause)
+        outcome = await ask()
+    await _tell(update, context, outcome)
+
+
+async def _tell(update: Update, context: SanadContext, outcome: Outcome) -> None:
+    """Tells a member of staff what became of what they wrote."""
+    t = texts_for(update, context)
+    ref = tickets.reference(outcome.ticket_id) if outcome.ticket_id is not None else ""
+    if outcome.written is Written.REFUSED:
+        assert outcome.error is not None
+        await answer(update, error_text(t, outcome.error, ref))
+    elif outcome.written is Written.NOTE_KEPT:
         await answer(update, t._("Note kept on {ref}. The family does not see it.", ref=ref))
-        return
-    dispatcher.kick(context.application)
-    with context.db.session() as session:
-        ticket = session.get(Ticket, ticket_id)
-        unreachable = ticket is not None and ticket.family_unreachable
-    if unreachable:
+    elif outcome.written is Written.UNREACHABLE:
+        dispatcher.kick(context.application)
         await answer(
             update,
             t._(
@@ -495,47 +518,23 @@ async def _act(
                 ref=ref,
             ),
         )
-        return
-    await answer(update, t._("Sent to the family of {ref}.", ref=ref))
-
-
-async def on_staff_message(update: Update, context: SanadContext) -> None:
-    """Staff text: a reply or note in progress, a Telegram reply to a ticket, or a hint."""
-    message = update.effective_message
-    assert message is not None
-    person = person_of(update, context)
-    t = texts_for(update, context)
-    with context.db.session() as session:
-        flow = flows.current(session, person.telegram_user_id)
-        flow_name, flow_data = (flow.name, dict(flow.data)) if flow else ("", {})
-    text = message.text or message.caption or ""
-    if flow_name in ("staff_reply", "staff_note"):
-        await _act(
-            update, context, int(flow_data["ticket_id"]), text, note=flow_name == "staff_note"
+    elif outcome.written is Written.SENT:
+        dispatcher.kick(context.application)
+        await answer(update, t._("Sent to the family of {ref}.", ref=ref))
+    elif outcome.written is Written.NOT_A_TICKET:
+        await answer(
+            update,
+            t._(
+                "That message is not part of a ticket, so nothing was sent. Reply to a "
+                "ticket message, or use /reply K-0042 your answer."
+            ),
         )
-        return
-    replied = message.reply_to_message
-    if replied is not None:
-        with context.db.session() as session:
-            ticket_id = tickets.ticket_for_message(
-                session, chat_id=message.chat_id, message_id=replied.message_id
-            )
-        if ticket_id is None:
-            await answer(
-                update,
-                t._(
-                    "That message is not part of a ticket, so nothing was sent. Reply to a "
-                    "ticket message, or use /reply K-0042 your answer."
-                ),
-            )
-            return
-        await _act(update, context, ticket_id, text, note=False)
-        return
-    await answer(
-        update,
-        t._(
-            "To answer a family, reply to their ticket message, or use /reply K-0042 your "
-            "answer. Your tickets are in /tickets."
-        ),
-        menu_for(t, person),
-    )
+    else:
+        await answer(
+            update,
+            t._(
+                "To answer a family, reply to their ticket message, or use /reply K-0042 your "
+                "answer. Your tickets are in /tickets."
+            ),
+            menu_for(t, person_of(update, context)),
+        )

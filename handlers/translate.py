@@ -6,7 +6,7 @@ from telegram import Update
 
 from bot.context import SanadContext
 from bot.delivery.translation import translate_text
-from bot.services import tickets
+from bot.services import staff_actions, tickets
 from bot.services.errors import DomainError
 from handlers.staff_tickets import pressed, show_card
 
@@ -16,22 +16,28 @@ async def again_button(update: Update, context: SanadContext) -> None:
     press = pressed(update, context)
     query, person, t, ticket_id = press.query, press.person, press.t, press.ticket_id
     try:
-        with context.db.session() as session:
-            todo = [
-                (m.id or 0, m.text, m.language)
-                for m in tickets.translated_messages(session, person=person, ticket_id=ticket_id)
-                if m.language != person.language
-            ]
+        todo = await context.db.run(
+            staff_actions.to_translate_again, person=person, ticket_id=ticket_id
+        )
     except DomainError as exc:
         await press.refuse(exc)
         return
     await query.answer(t._("Translating again…"))
-    for message_id, text, source in todo:
-        result = await translate_text(
-            context.application, text, target=person.language, source=source, force=True
+    # The translator runs in its own thread; no transaction stays open while it works.
+    results = [
+        (
+            item.message_id,
+            await translate_text(
+                context.application,
+                item.text,
+                target=person.language,
+                source=item.language,
+                force=True,
+            ),
         )
-        with context.db.session() as session:
-            tickets.store_translation(session, message_id=message_id, result=result)
+        for item in todo
+    ]
+    await context.db.run(staff_actions.store_translations, results)
     await show_card(update, context, ticket_id, intro=t._("🔁 Translated again"))
 
 
@@ -40,8 +46,7 @@ async def wrong_button(update: Update, context: SanadContext) -> None:
     press = pressed(update, context)
     query, person, t, ticket_id = press.query, press.person, press.t, press.ticket_id
     try:
-        with context.db.session() as session:
-            tickets.flag_translation(session, person=person, ticket_id=ticket_id)
+        await context.db.run(tickets.flag_translation, person=person, ticket_id=ticket_id)
     except DomainError as exc:
         await press.refuse(exc)
         return

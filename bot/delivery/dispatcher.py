@@ -1,7 +1,8 @@
 """The outbox dispatcher, the only code that sends notices: it claims, renders, sends, records.
 
 Every database step runs off the event loop in its own short transaction, and no Telegram call
-is awaited inside a transaction. A chat's notices go in queue order (the outbox hands out one
+is awaited inside a transaction: a notice costs one transaction to claim and render it (with a
+second only when a translator must run between the two) and one per part sent. A chat's notices go in queue order (the outbox hands out one
 head per chat); different chats are served concurrently, so one chat's slow translation or
 retry never delays another's. A part is recorded right after Telegram accepted it, so after a
 crash only the single part in flight at the kill may arrive twice.
@@ -13,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 from asyncio import FIRST_COMPLETED
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,8 +23,9 @@ from telegram import Message
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
 from bot.delivery import translation
-from bot.services import outbox, tickets, undelivered
+from bot.services import outbox, people, tickets, undelivered
 from bot.services.outbox import Claimed
+from bot.services.people import Person
 from handlers.notices import Cancel, Outgoing, Rendered, Retarget, render
 from storage.db import Database
 from storage.models import NoticeState, Notification
@@ -30,21 +33,43 @@ from storage.types import utcnow
 
 logger = logging.getLogger(__name__)
 
-WORKER = "main"  # a second process draining the same outbox needs its own name
+WORKER = "main"  # the default of OUTBOX_WORKER: a second process needs its own name
 # Short 429s are waited out by the rate limiter; longer ones come back as RetryAfter and the
 # notice is rescheduled in the database for the full retry_after, freeing its slot (and never
 # holding a claim long enough to look abandoned, see outbox.STALE_CLAIM).
 LIMITER_RETRY_WAIT = 60.0
 
 
+@dataclass
+class Job:
+    """A claimed notice, rendered in its claim's transaction unless it must be translated first
+    (``todo``); ``error`` when rendering failed (it is retried with backoff)."""
+
+    notice: Claimed
+    rendered: Rendered | None = None
+    todo: translation.Todo | None = None
+    error: str | None = None
+
+
+@dataclass
+class Batch:
+    """One claim: its jobs, the chats with more notices waiting behind them, and when the next
+    notice not yet due becomes due (looked up only when the claim did not fill its room)."""
+
+    jobs: list[Job] = field(default_factory=list)
+    waiting: set[int] = field(default_factory=set)
+    next_due: datetime | None = None
+    closed: bool = False  # a notice was cancelled or re-targeted: its chat may move on
+
+
 class Dispatcher:
     """Drains the outbox while there is work; between notices nothing runs but a timer set
     for the next one due (and the periodic tick), so a stopped application leaves no task."""
 
-    def __init__(self, app: Any, *, worker: str = WORKER, concurrency: int = 64) -> None:
+    def __init__(self, app: Any, *, worker: str | None = None, concurrency: int = 64) -> None:
         self.app = app
         self.db: Database = app.bot_data.db
-        self.worker = worker
+        self.worker = worker or getattr(app.bot_data.settings, "outbox_worker", "") or WORKER
         self.concurrency = concurrency
         self.idle_wait = float(app.bot_data.settings.outbox_interval)
         self._dirty = False
@@ -53,6 +78,9 @@ class Dispatcher:
         self._loop_task: asyncio.Task[None] | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._stopped = False
+        self._next_due: datetime | None = None
+        self._waiting: set[int] = set()  # chats whose next notice waits for the one in flight
+        self._busy: set[int] = set()  # chats with a notice in flight here
 
     # ------------------------------------------------------------ lifecycle
 
@@ -90,43 +118,53 @@ class Dispatcher:
     async def drain(self) -> None:
         """Sends everything due now, returning when nothing due is left (tests, the tick)."""
         while True:
-            claimed = await self.db.run(
-                outbox.claim_due, worker=self.worker, limit=self.concurrency
-            )
-            if not claimed:
+            batch = await self._claim(self.concurrency)
+            tasks = [self._spawn(job) for job in batch.jobs]
+            self._note_waiting(batch)
+            if not tasks:
                 if not self._inflight:
                     return
                 await asyncio.wait(self._inflight)
                 continue
-            await asyncio.gather(*(self._spawn(notice) for notice in claimed))
+            await asyncio.gather(*tasks)
+
+    async def _claim(self, limit: int) -> Batch:
+        """Claims and renders up to ``limit`` notices in one transaction."""
+        translator = self.app.bot_data.translator
+        return await self.db.run(_claim, self.worker, limit, translator, set(self._busy))
+
+    def _note_waiting(self, batch: Batch) -> None:
+        """Remembers the chats with a notice waiting behind one in flight; one whose send
+        already finished while the claim ran is due now."""
+        self._waiting |= batch.waiting
+        if batch.waiting - self._busy:
+            self._dirty = True
 
     # ------------------------------------------------------------ the loop
 
     async def _run(self) -> None:
-        """Claims whatever is due whenever there is room and a send finished or a kick came,
-        until nothing is due or in flight; then sets a timer for the next notice due."""
+        """Claims when there is reason to (a kick, a full claim, a chat with more waiting
+        behind a finished send) and room; waits for sends otherwise; when nothing is left in
+        flight, sets a timer for the next notice due. Never polls the outbox for nothing."""
         try:
-            while True:
-                self._dirty = False
+            while self._dirty or self._inflight:
                 self._wake.clear()
                 room = self.concurrency - len(self._inflight)
-                claimed = (
-                    await self.db.run(outbox.claim_due, worker=self.worker, limit=room)
-                    if room > 0
-                    else []
-                )
-                for notice in claimed:
-                    self._spawn(notice)
-                if claimed or self._dirty:
-                    continue  # a chat's next notice may be due as soon as these are sent
-                if not self._inflight:
-                    self._arm(await self.db.run(outbox.next_due))
-                    if not self._dirty:  # nothing was queued meanwhile
-                        return
+                if self._dirty and room > 0:
+                    self._dirty = False
+                    batch = await self._claim(room)
+                    for job in batch.jobs:
+                        self._spawn(job)
+                    self._note_waiting(batch)
+                    if len(batch.jobs) >= room or batch.closed:
+                        self._dirty = True  # more may be due: claim again when there is room
+                    else:
+                        self._next_due = batch.next_due
                     continue
                 wake = asyncio.ensure_future(self._wake.wait())
                 await asyncio.wait({wake, *self._inflight}, return_when=FIRST_COMPLETED)
                 wake.cancel()
+            self._arm(self._next_due)
         except asyncio.CancelledError:
             raise
         except Exception:  # a database hiccup: the timer or the periodic tick tries again
@@ -145,25 +183,35 @@ class Dispatcher:
             loop = asyncio.get_running_loop()
             self._timer = loop.call_later(max(seconds, 0.0) + 0.01, self.kick)
 
-    def _spawn(self, notice: Claimed) -> asyncio.Task[None]:
+    def _spawn(self, job: Job) -> asyncio.Task[None]:
         """Starts delivering one claimed notice."""
-        task = asyncio.get_running_loop().create_task(self._deliver(notice))
+        self._busy.add(job.notice.chat_id)
+        task = asyncio.get_running_loop().create_task(self._deliver(job))
         self._inflight.add(task)
         task.add_done_callback(self._inflight.discard)
         return task
 
+    def _moved_on(self, notice: Claimed) -> None:
+        """A notice left its chat's head: claim again if the chat has another waiting."""
+        self._busy.discard(notice.chat_id)
+        if notice.chat_id in self._waiting:
+            self._waiting.discard(notice.chat_id)
+            self.kick()
+
     # ------------------------------------------------------------ one notice
 
-    async def _deliver(self, notice: Claimed) -> None:
-        """Translates, renders, sends the parts still missing, and records the outcome."""
+    async def _deliver(self, job: Job) -> None:
+        """Translates if needed, sends the parts still missing, and records the outcome."""
+        notice = job.notice
         try:
-            try:
-                await translation.prepare(self.app, notice.id)
-            except Exception:  # untranslated (and marked so) is better than undelivered
-                logger.exception("notice %s: translation failed", notice.id)
-            rendered = await self.db.run(_render, notice.id)
+            if job.error is not None:
+                raise RuntimeError(job.error)
+            rendered = job.rendered
+            if rendered is None:
+                assert job.todo is not None
+                done = await translation.translate_all(self.app, job.todo)
+                rendered = await self.db.run(_store_and_render, notice.id, self.worker, done)
             if isinstance(rendered, Cancel | Retarget):
-                await self.db.run(self._close, notice, rendered)
                 self._closed(notice, rendered)
                 return
             await self._send_missing(notice, rendered)
@@ -172,20 +220,12 @@ class Dispatcher:
         except Exception as exc:  # a bug or the database: retried with backoff, never stuck
             logger.exception("notice %s: delivery failed", notice.id)
             await self._retry(notice, type(exc).__name__, None)
-
-    def _close(self, session: Session, notice: Claimed, rendered: Cancel | Retarget) -> None:
-        """Records a notice that will not be sent to its recipient, and re-queues it for where
-        the ticket now is when the recipient may no longer open it."""
-        if isinstance(rendered, Retarget):
-            outbox.retarget(
-                session, notice.id, worker=self.worker, recipients=rendered.recipients,
-                reason=rendered.reason,
-            )  # fmt: skip
-        else:
-            outbox.record_cancelled(session, notice.id, worker=self.worker, reason=rendered.reason)
+        finally:
+            self._moved_on(notice)
 
     def _closed(self, notice: Claimed, rendered: Cancel | Retarget) -> None:
-        """Logs a closed notice and wakes the loop for any re-targeted copies."""
+        """Logs a notice closed unsent (in its render's transaction); wakes the loop for any
+        re-targeted copies."""
         logger.info("notice %s not sent: %s", notice.id, rendered.reason)
         if isinstance(rendered, Retarget) and rendered.recipients:
             self.kick()
@@ -256,8 +296,7 @@ class Dispatcher:
         finally failed, with its follow-up."""
         state = await self.db.run(_retry_later, notice.id, self.worker, error, wait)
         logger.warning("notice %s: %s (%s)", notice.id, error, state)
-        if state == NoticeState.FAILED:
-            self.kick()
+        self.kick()  # its follow-up, or a timer for the retry (failures are rare: a claim is cheap)
 
     async def _fail(self, notice: Claimed, error: str, *, blocked: bool) -> None:
         """A permanent failure: the notice ends now, with its follow-up."""
@@ -266,11 +305,70 @@ class Dispatcher:
         self.kick()
 
 
-def _render(session: Session, notice_id: int) -> Rendered:
-    """Renders a notice from the database as it is now."""
+def _claim(session: Session, worker: str, limit: int, translator: Any, busy: set[int]) -> Batch:
+    """Claims up to ``limit`` due notices and renders each in the same transaction (those
+    needing a translator are left for after it); notes which chats with a notice in flight
+    (``busy`` and those just claimed) have more waiting behind it."""
+    now = utcnow()
+    claimed = outbox.claim_due(session, worker=worker, limit=limit, now=now)
+    batch = Batch(jobs=[_prepare(session, notice, worker, translator) for notice in claimed])
+    batch.closed = any(isinstance(job.rendered, Cancel | Retarget) for job in batch.jobs)
+    chats = busy | {notice.chat_id for notice in claimed}
+    if chats:
+        batch.waiting = outbox.chats_waiting(session, sorted(chats))
+    if len(claimed) < limit:
+        batch.next_due = outbox.next_due(session, after=now)
+    return batch
+
+
+def _prepare(session: Session, notice: Claimed, worker: str, translator: Any) -> Job:
+    """One claimed notice, rendered now unless a translator must run first; translations that
+    need no model (none for the pair, or no translator) are kept in this transaction."""
+    try:
+        row = session.get(Notification, notice.id)
+        assert row is not None
+        reader = people.identify(session, telegram_user_id=row.chat_id, language_code=None)
+        work = translation.todo(session, row, reader.language)
+        known, pending = [], []
+        for message_id, text, source in work.messages:
+            found = translation.without_model(translator, text, target=work.target, source=source)
+            if found is None:
+                pending.append((message_id, text, source))
+            else:
+                known.append((message_id, found))
+        translation.store(session, known)
+        if pending:
+            return Job(notice, todo=translation.Todo(work.target, pending))
+        return Job(notice, rendered=_render_held(session, row, worker, reader))
+    except Exception as exc:  # retried with backoff by the dispatcher, never stuck
+        logger.exception("notice %s: render failed", notice.id)
+        return Job(notice, error=type(exc).__name__)
+
+
+def _render_held(
+    session: Session, row: Notification, worker: str, reader: Person | None = None
+) -> Rendered:
+    """Renders a held notice as the database is now; one that will not go to its recipient is
+    closed here, and re-queued for where the ticket now is when it may no longer be opened."""
+    rendered = render(session, row, reader)
+    if isinstance(rendered, Retarget):
+        outbox.retarget(
+            session, row.id or 0, worker=worker, recipients=rendered.recipients,
+            reason=rendered.reason,
+        )  # fmt: skip
+    elif isinstance(rendered, Cancel):
+        outbox.record_cancelled(session, row.id or 0, worker=worker, reason=rendered.reason)
+    return rendered
+
+
+def _store_and_render(
+    session: Session, notice_id: int, worker: str, done: list[tuple[int, Any]]
+) -> Rendered:
+    """Keeps the translations just made and renders the notice with them."""
+    translation.store(session, done)
     row = session.get(Notification, notice_id)
     assert row is not None
-    return render(session, row)
+    return _render_held(session, row, worker)
 
 
 def _retry_later(

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from bot.services import categories, flows, tickets
+from bot.services import accounts, categories, flows, tickets
 from bot.services.errors import Conflict, DomainError, InvalidInput, NotFound
 from bot.services.people import Person
 from bot.services.safeguarding import DangerLevel
@@ -156,6 +156,37 @@ def family_message(
         for tk in open_tickets[:6]
     ]
     return Outcome(Reply.ASK_WHICH, checked, labels=labels)
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """Who wrote a plain text, and what became of it when a family member wrote it."""
+
+    person: Person
+    outcome: Outcome | None  # None: not a consented family member (the gate decides)
+
+
+def text_arrives(
+    session: Session,
+    *,
+    telegram_user_id: int,
+    language_code: str | None,
+    text: str,
+    source: Source,
+    reply_to: int | None = None,
+) -> Arrival:
+    """A plain text in a private chat: the caller is resolved and, for a consented family
+    member, the text taken in as :func:`family_message` does, in the same transaction."""
+    person = accounts.resolve_caller(
+        session, telegram_user_id=telegram_user_id, language_code=language_code
+    )
+    if not (person.is_member and person.consented):
+        return Arrival(person, None)
+    part = Part(kind="text", text=text, source_chat_id=source[0], source_message_id=source[1])
+    outcome = family_message(
+        session, person=person, part=part, text=text, source=source, reply_to=reply_to
+    )
+    return Arrival(person, outcome)
 
 
 def _keep_in_draft(

@@ -156,14 +156,31 @@ def claim_due(
     return sorted(claimed, key=lambda c: (c.lane != Lane.INTERACTIVE, c.id))
 
 
-def next_due(session: Session) -> datetime | None:
-    """When the earliest waiting notice becomes due (None when nothing waits)."""
-    return session.exec(
-        select(Notification.next_attempt_at)
-        .where(col(Notification.state).in_(CLAIMABLE))
-        .order_by(col(Notification.next_attempt_at))
-        .limit(1)
-    ).first()
+def next_due(session: Session, *, after: datetime | None = None) -> datetime | None:
+    """When the earliest waiting notice becomes due (None when nothing waits); with ``after``,
+    only notices due later than that (a claim just took everything due before it)."""
+    query = select(Notification.next_attempt_at).where(col(Notification.state).in_(CLAIMABLE))
+    if after is not None:
+        query = query.where(
+            col(Notification.next_attempt_at) > after, col(Notification.expires_at) > after
+        )
+    return session.exec(query.order_by(col(Notification.next_attempt_at)).limit(1)).first()
+
+
+def chats_waiting(session: Session, chat_ids: list[int]) -> set[int]:
+    """Which of these chats have a notice waiting (behind the one being sent)."""
+    if not chat_ids:
+        return set()
+    return set(
+        session.exec(
+            select(Notification.chat_id)
+            .where(
+                col(Notification.chat_id).in_(chat_ids),
+                col(Notification.state).in_(CLAIMABLE),
+            )
+            .distinct()
+        )
+    )
 
 
 def _held(session: Session, notice_id: int, worker: str) -> Notification | None:

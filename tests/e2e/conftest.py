@@ -46,6 +46,8 @@ class Harness:
             await self.app.updater.stop()
         if self.app.running:
             await self.app.stop()
+        if self.app.post_shutdown is not None:  # as run_polling does: the dispatcher stops too
+            await self.app.post_shutdown(self.app)
         await self.app.shutdown()
         self.app = None
 

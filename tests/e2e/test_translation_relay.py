@@ -47,6 +47,13 @@ async def with_models(harness: Harness) -> Harness:
     install_models([AR_EN], models_dir=harness.settings.models_dir, sha256=AR_EN_SHA)
     install_models([EN_AR], models_dir=harness.settings.models_dir, sha256=EN_AR_SHA)
     await harness.restart()
+    assert harness.app is not None
+    # The first import of argostranslate (torch, stanza) takes seconds, more on a busy machine;
+    # the bot starts it in the background at start-up. Wait for it, so the translation timeout
+    # below measures translating, not importing.
+    warm_up = harness.app.bot_data.extras.get("warm_up")
+    assert warm_up is not None, "the bot should start warming up its models at start-up"
+    await asyncio.wait_for(warm_up, timeout=120)
     return harness
 
 

@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import ast
 from pathlib import Path
+from types import SimpleNamespace
 
+import pytest
+
+from bot.delivery.dispatcher import Dispatcher
+from bot.settings import Settings
 from handlers.notices import RENDERERS
 from storage.models import NoticeKind
 
@@ -64,3 +69,14 @@ def test_handlers_and_delivery_have_no_import_cycle() -> None:
         if module not in state and visit(module, []):
             break
     assert cycle == []
+
+
+def test_the_dispatcher_claims_under_the_outbox_worker_setting(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("OUTBOX_WORKER", "web-2")
+    app = SimpleNamespace(bot_data=SimpleNamespace(db=None, settings=Settings.from_env()))
+    assert Dispatcher(app).worker == "web-2"
+    monkeypatch.delenv("OUTBOX_WORKER")
+    app.bot_data.settings = Settings.from_env()
+    assert Dispatcher(app).worker == "main"
