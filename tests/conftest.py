@@ -34,16 +34,22 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.translation)
 
 
+def postgres_url() -> str:
+    """The test PostgreSQL URL; without one the test is skipped, except in CI
+    (``SANAD_REQUIRE_POSTGRES``, set by ``.ci/run``), where a missing database is a failure."""
+    if not POSTGRES_URL:
+        if os.environ.get("SANAD_REQUIRE_POSTGRES"):
+            pytest.fail("SANAD_REQUIRE_POSTGRES is set but SANAD_TEST_POSTGRES_URL is not")
+        pytest.skip("SANAD_TEST_POSTGRES_URL is not set (PostgreSQL is optional outside CI)")
+    return POSTGRES_URL
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def db(request: pytest.FixtureRequest) -> Iterator[Database]:
     """A fresh database with every table and the reference data: in-memory SQLite, and
     PostgreSQL when ``SANAD_TEST_POSTGRES_URL`` names one (``.ci/run`` starts it)."""
     if request.param == "postgres":
-        if not POSTGRES_URL:
-            if os.environ.get("SANAD_REQUIRE_POSTGRES"):  # CI: a missing database is a failure
-                pytest.fail("SANAD_REQUIRE_POSTGRES is set but SANAD_TEST_POSTGRES_URL is not")
-            pytest.skip("SANAD_TEST_POSTGRES_URL is not set (PostgreSQL is optional outside CI)")
-        database = Database(POSTGRES_URL)
+        database = Database(postgres_url())
         SQLModel.metadata.drop_all(database.engine)
     else:
         database = Database("sqlite://")

@@ -20,7 +20,7 @@ from bot.services.outbox import NoticeKind, NoticeState
 from bot.settings import Settings
 from storage.db import Database
 from storage.models import Notification
-from tests.conftest import POSTGRES_URL
+from tests.conftest import postgres_url
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 W = "w1"
@@ -180,9 +180,7 @@ def test_expired_notices_fail_without_being_sent(db: Database) -> None:
 def shared_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """One database that two separate engines (two workers) open."""
     if request.param == "postgres":
-        if not POSTGRES_URL:
-            pytest.skip("SANAD_TEST_POSTGRES_URL is not set (PostgreSQL is optional outside CI)")
-        url = POSTGRES_URL
+        url = postgres_url()
         setup = Database(url)
         SQLModel.metadata.drop_all(setup.engine)
     else:
@@ -264,14 +262,13 @@ def test_staff_see_finally_failed_notices_in_the_admin_listing(
 def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A database with no tables at all, for migrations."""
     if request.param == "postgres":
-        if not POSTGRES_URL:
-            pytest.skip("SANAD_TEST_POSTGRES_URL is not set (PostgreSQL is optional outside CI)")
-        setup = Database(POSTGRES_URL)
+        url = postgres_url()
+        setup = Database(url)
         SQLModel.metadata.drop_all(setup.engine)
         with setup.engine.begin() as connection:
             connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
         setup.dispose()
-        yield POSTGRES_URL
+        yield url
     else:
         yield f"sqlite:///{tmp_path / 'migrate.db'}"
 
