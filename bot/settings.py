@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
+
+from bot.services.reminder_times import (
+    ReminderPolicy,
+    parse_duration,
+    parse_offsets,
+    parse_quiet_hours,
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # The random-weight Argos packages the project's tests, demo checks and benchmarks use; built by
@@ -51,6 +59,11 @@ class Settings:
     arrival_horizon_days: int = 90
     # How long start-up keeps retrying an unreachable Bot API before exiting with status 1.
     startup_retry_seconds: float = 300.0
+    # Families book free slots starting at least BOOKING_MIN_NOTICE from now, within BOOKING_DAYS.
+    booking_days: int = 14
+    booking_min_notice: timedelta = timedelta(hours=2)
+    # REMINDERS_APPOINTMENT, REMINDERS_CLASS and QUIET_HOURS (see reminder_times).
+    reminder_policy: ReminderPolicy = field(default_factory=ReminderPolicy)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -85,5 +98,12 @@ class Settings:
             ),
             startup_retry_seconds=float(
                 _env("STARTUP_RETRY_SECONDS", str(defaults.startup_retry_seconds))
+            ),
+            booking_days=int(_env("BOOKING_DAYS", str(defaults.booking_days))),
+            booking_min_notice=parse_duration(_env("BOOKING_MIN_NOTICE", "2h")),
+            reminder_policy=ReminderPolicy(
+                appointment=parse_offsets(_env("REMINDERS_APPOINTMENT", "24h,2h")),
+                esol_class=parse_offsets(_env("REMINDERS_CLASS", "2h")),
+                quiet=parse_quiet_hours(_env("QUIET_HOURS", "21:00-08:00")),
             ),
         )

@@ -316,6 +316,13 @@ class NoticeKind(StrEnum):
     FAMILY_REPLY = "family.reply"
     FAMILY_RESOLVED = "family.resolved"
     ACCOUNT_UNLINKED = "account.unlinked"
+    # Appointments, classes and reminders (issue 9).
+    STAFF_BOOKING = "staff.booking"  # a family booked, moved or cancelled (payload "action")
+    STAFF_CANT_COME = "staff.cant_come"  # "I can't come" pressed on a reminder
+    FAMILY_APPOINTMENT_ADDED = "family.appointment_added"  # an external appointment entered
+    FAMILY_APPOINTMENT_CANCELLED = "family.appointment_cancelled"  # by staff; offers new times
+    FAMILY_ENROLLED = "family.enrolled"  # put in an ESOL class, with its timetable
+    FAMILY_REMINDER = "family.reminder"  # an appointment or class session is coming
 
 
 class NoticeState(StrEnum):
@@ -391,3 +398,183 @@ class SafeguardingFinding(SQLModel, table=True):
     source_message_id: int | None = Field(
         default=None, sa_column=Column(BigInteger, nullable=True)
     )
+
+
+# --- Appointments, ESOL classes and reminders ------------------------------------------------
+
+
+class AppointmentKind(StrEnum):
+    """Where an appointment came from."""
+
+    BOOKING = "booking"  # a family booked one of their caseworker's (or provider's) slots
+    EXTERNAL = "external"  # a caseworker entered one the family has elsewhere (GP, Jobcentre...)
+
+
+class AppointmentMode(StrEnum):
+    """How a booked meeting happens."""
+
+    HOME = "home"  # home visit
+    OFFICE = "office"
+    PHONE = "phone"
+
+
+class AppointmentStatus(StrEnum):
+    """Where an appointment stands."""
+
+    BOOKED = "booked"
+    CANCELLED = "cancelled"
+    KEPT = "kept"  # the caseworker marked it kept
+    MISSED = "missed"  # the caseworker marked it missed
+
+
+class AttendanceStatus(StrEnum):
+    """What was recorded for one person at one appointment or class session."""
+
+    KEPT = "kept"  # appointment kept
+    MISSED = "missed"  # appointment missed
+    ATTENDED = "attended"  # ESOL session attended
+    ABSENT = "absent"  # ESOL session missed without apology
+    APOLOGY = "apology"  # "I can't come" before the session
+    WILL_COME = "will_come"  # "I will come" before the session
+
+
+class ReminderState(StrEnum):
+    """Where a reminder stands; only PENDING rows are ever claimed."""
+
+    PENDING = "pending"  # waiting for ``due_at``
+    QUEUED = "queued"  # turned into an outbox notice (``notice_key``), exactly once
+    MISSED = "missed"  # its time passed while the bot was down and the event is over
+    CANCELLED = "cancelled"  # the event was cancelled or moved, or the person left it
+
+
+class Slot(SQLModel, table=True):
+    """Bookable time a caseworker published; one family at most (``Appointment.slot_id``)."""
+
+    __table_args__ = (Index("ix_slot_staff_start", "staff_id", "starts_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    staff_id: int = Field(foreign_key="staff.id")
+    provider_id: int | None = Field(default=None, foreign_key="provider.id", index=True)
+    starts_at: datetime = Field(sa_type=UTCDateTime)
+    ends_at: datetime = Field(sa_type=UTCDateTime)
+    series: str | None = None  # slots published by one /slots add share this label
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    withdrawn_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Appointment(SQLModel, table=True):
+    """A meeting a household has: booked from a slot, or entered by a caseworker (external).
+
+    ``slot_id`` is unique, so two families can never hold the same slot; cancelling or moving
+    a booking clears it (``former_slot_id`` keeps the history) and frees the slot.
+    """
+
+    __table_args__ = (
+        UniqueConstraint("slot_id", name="uq_appointment_slot"),
+        Index("ix_appointment_staff_start", "staff_id", "starts_at"),
+        Index("ix_appointment_household_start", "household_id", "starts_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    household_id: int = Field(foreign_key="household.id")
+    member_id: int | None = Field(default=None, foreign_key="member.id")  # who booked it
+    staff_id: int | None = Field(default=None, foreign_key="staff.id")  # the caseworker
+    kind: AppointmentKind = Field(sa_column=Column(String(20), nullable=False))
+    mode: AppointmentMode | None = Field(default=None, sa_column=Column(String(20)))
+    slot_id: int | None = Field(default=None, foreign_key="slot.id")
+    former_slot_id: int | None = Field(default=None, foreign_key="slot.id")
+    starts_at: datetime = Field(sa_type=UTCDateTime)
+    ends_at: datetime = Field(sa_type=UTCDateTime)
+    what: str = ""  # external: "GP", "Jobcentre interview"...
+    place: str = ""  # external: the address; bookings: rendered from the mode
+    bring: str = ""  # external: what to bring
+    interpreter: bool | None = None
+    status: AppointmentStatus = Field(
+        default=AppointmentStatus.BOOKED, sa_column=Column(String(20), nullable=False)
+    )
+    rescheduled_from_id: int | None = Field(default=None, foreign_key="appointment.id")
+    created_by: str = ""  # "member:7", "staff:3"
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    cancelled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    cancelled_by: str | None = None
+    outcome_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class EsolClass(SQLModel, table=True):
+    """An English (ESOL) class: one weekly session from ``term_from`` to ``term_to``.
+
+    Sessions on England bank holidays and inside ``breaks`` ([[from, to], ...], ISO dates,
+    inclusive) do not happen.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str
+    venue: str
+    weekday: int  # 0 = Monday
+    start_time: str  # "HH:MM", Europe/London wall clock
+    minutes: int
+    term_from: date
+    term_to: date
+    breaks: list[list[str]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    provider_id: int | None = Field(default=None, foreign_key="provider.id", index=True)
+    active: bool = True
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Enrolment(SQLModel, table=True):
+    """A family member in a class; ``ended_at`` set when unenrolled (kept for attendance)."""
+
+    __table_args__ = (UniqueConstraint("class_id", "member_id", name="uq_enrolment"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    class_id: int = Field(foreign_key="esolclass.id", index=True)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Reminder(SQLModel, table=True):
+    """One reminder owed to one member for one event, at ``due_at`` (quiet hours applied).
+
+    The unique key (e.g. ``appt:12:m7:24h``) stops a reminder being planned twice; claiming
+    turns it into an outbox notice in the same transaction, so it is never sent twice.
+    """
+
+    __table_args__ = (Index("ix_reminder_due", "state", "due_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    appointment_id: int | None = Field(default=None, foreign_key="appointment.id", index=True)
+    class_id: int | None = Field(default=None, foreign_key="esolclass.id", index=True)
+    session_on: date | None = None  # the class session's local date
+    event_at: datetime = Field(sa_type=UTCDateTime)
+    offset_minutes: int  # how long before the event it was meant for
+    due_at: datetime = Field(sa_type=UTCDateTime)
+    state: ReminderState = Field(
+        default=ReminderState.PENDING, sa_column=Column(String(20), nullable=False)
+    )
+    notice_key: str | None = None
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    handled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    response: str | None = None  # AttendanceStatus.WILL_COME or APOLOGY, from its buttons
+    responded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Attendance(SQLModel, table=True):
+    """What happened at one appointment (one row each) or for one person at one class session."""
+
+    __table_args__ = (
+        UniqueConstraint("appointment_id", name="uq_attendance_appointment"),
+        UniqueConstraint("class_id", "session_on", "member_id", name="uq_attendance_session"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    household_id: int = Field(foreign_key="household.id", index=True)
+    member_id: int | None = Field(default=None, foreign_key="member.id", index=True)
+    appointment_id: int | None = Field(default=None, foreign_key="appointment.id")
+    class_id: int | None = Field(default=None, foreign_key="esolclass.id")
+    session_on: date | None = None
+    status: AttendanceStatus = Field(sa_column=Column(String(20), nullable=False))
+    source: str = ""  # "member:7" (a button) or "staff:3"
+    recorded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -6,7 +6,8 @@ from enum import StrEnum
 
 
 class Lane(StrEnum):
-    """Which queue a message waits in; interactive is always served before bulk."""
+    """Which queue a message waits in; interactive first, then reminders, then bulk."""
 
     INTERACTIVE = "interactive"  # replies, cards, alerts, direct answers: a person is waiting
-    BULK = "bulk"  # broadcasts and reminders: paced behind interactive, never starving it
+    REMINDER = "reminder"  # due at a time: after interactive, never behind a broadcast
+    BULK = "bulk"  # broadcasts: paced behind the others, never starving them

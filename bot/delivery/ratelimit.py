@@ -82,7 +82,7 @@ MIN_RETRY_WAIT = 0.1
 OVERALL_CAPACITY = 1.5
 EPSILON = 1e-9
 SWEEP_EVERY = 4096  # grants between forgetting idle chats, so memory follows active chats only
-LANES = (Lane.INTERACTIVE, Lane.BULK)  # the order in which waiting lanes are served
+LANES = (Lane.INTERACTIVE, Lane.REMINDER, Lane.BULK)  # the order waiting lanes are served
 
 
 class PacingArgs(TypedDict, total=False):

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, func, update
+from sqlalchemy import and_, case, delete, exists, func, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
@@ -88,6 +88,17 @@ class Claimed:
     payload: dict[str, Any]
 
 
+LANE_ORDER = (Lane.INTERACTIVE, Lane.REMINDER, Lane.BULK)  # claimed in this order
+
+
+def _lane_rank() -> Any:
+    """Sorts interactive first, then reminders, then bulk."""
+    return case(
+        *((col(Notification.lane) == str(lane), rank) for rank, lane in enumerate(LANE_ORDER)),
+        else_=len(LANE_ORDER),
+    )
+
+
 def _eligible(now: datetime) -> Any:
     """Rows that may be claimed now: due, not expired, and first in their chat's queue."""
     earlier = aliased(Notification)
@@ -115,7 +126,7 @@ def claim_due(
     candidates = (
         select(Notification.id)
         .where(_eligible(now))
-        .order_by(col(Notification.lane) != str(Lane.INTERACTIVE), col(Notification.id))
+        .order_by(_lane_rank(), col(Notification.id))
         .limit(limit)
     )
     if session.get_bind().dialect.name == "postgresql":
@@ -153,7 +164,7 @@ def claim_due(
         )
         for row in found
     ]
-    return sorted(claimed, key=lambda c: (c.lane != Lane.INTERACTIVE, c.id))
+    return sorted(claimed, key=lambda c: (LANE_ORDER.index(c.lane), c.id))
 
 
 def next_due(session: Session, *, after: datetime | None = None) -> datetime | None:
