@@ -124,6 +124,14 @@ class Texts:
         """The London wall-clock time of a UTC instant."""
         return _babel_format_datetime(value, "HH:mm", tzinfo=LONDON, locale=self._locale)
 
+    def day(self, value: dt.date) -> str:
+        """A weekday and date without the year ("Tuesday 12 January"), for buttons and lists."""
+        return _babel_format_date(value, "EEEE d MMMM", locale=self._locale)
+
+    def weekday(self, value: dt.date) -> str:
+        """The weekday's name alone ("Tuesday")."""
+        return _babel_format_date(value, "EEEE", locale=self._locale)
+
 
 @cache
 def texts(language: str | None) -> Texts:
