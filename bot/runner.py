@@ -62,8 +62,24 @@ def redact(text: str, secrets: list[str]) -> str:
     return text
 
 
-def configure_logging(level: str, *, secrets: list[str] | None = None) -> None:
-    """Plain logs to stderr; the token never appears, even in httpx's request lines."""
+# Libraries whose DEBUG (and for some, INFO) lines carry request URLs (the token), update
+# payloads (names, message text) or SQL parameters (a family's words): capped whatever LOG_LEVEL.
+LIBRARY_LEVELS = {
+    "httpx": logging.WARNING,
+    "httpcore": logging.WARNING,
+    "apscheduler": logging.WARNING,
+    "aiohttp.access": logging.WARNING,
+    "alembic": logging.WARNING,
+    "telegram": logging.INFO,
+    "sqlalchemy": logging.WARNING,
+    "argostranslate": logging.WARNING,
+    "stanza": logging.WARNING,
+    "asyncio": logging.INFO,
+}
+
+
+def log_handler(level: str, *, secrets: list[str] | None = None) -> logging.Handler:
+    """The stderr handler every log line goes through, with secrets masked."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
         SafeFormatter(
@@ -72,10 +88,22 @@ def configure_logging(level: str, *, secrets: list[str] | None = None) -> None:
             tracebacks=level == "DEBUG",
         )
     )
-    logging.basicConfig(level=getattr(logging, level, logging.INFO), handlers=[handler])
-    # httpx logs every request URL at INFO (the URL carries the token); alembic chats at INFO.
-    for noisy in ("httpx", "httpcore", "apscheduler", "aiohttp.access", "alembic"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    return handler
+
+
+def cap_library_loggers() -> None:
+    """Keeps the libraries' own loggers above the levels at which they log content."""
+    for name, level in LIBRARY_LEVELS.items():
+        logging.getLogger(name).setLevel(level)
+
+
+def configure_logging(level: str, *, secrets: list[str] | None = None) -> None:
+    """Plain logs to stderr; the token never appears, even in httpx's request lines."""
+    logging.basicConfig(
+        level=getattr(logging, level, logging.INFO),
+        handlers=[log_handler(level, secrets=secrets)],
+    )
+    cap_library_loggers()
 
 
 @dataclass(frozen=True)
@@ -246,9 +274,7 @@ def run_from_command_line(argv: list[str]) -> int:
     try:
         settings = Settings.from_env()
     except ValueError as exc:
-        print(
-            f"cannot start: a setting in the environment is not a number: {exc}", file=sys.stderr
-        )
+        print(f"cannot start: a setting in the environment is not valid: {exc}", file=sys.stderr)
         return 2
     if args.mode == "demo" or (args.mode is None and not settings.bot_token):
         configure_logging("WARNING")

@@ -16,16 +16,26 @@ from storage.types import utcnow
 TELEGRAM_LIMIT = 4096
 
 
+# Where a long text may be cut, best first: a paragraph, a line, a sentence, then a word.
+BREAKS = ("\n\n", "\n", ". ", "؟ ", "? ", "! ", "، ", " ")
+
+
+def _cut(text: str, limit: int) -> int:
+    """Where to cut ``text`` (longer than ``limit``): the best break in the second half."""
+    for mark in BREAKS:
+        at = text.rfind(mark, 0, limit - len(mark) + 1)
+        if at >= limit // 2:
+            return at + len(mark.rstrip(" ")) if mark.endswith(" ") else at
+    return limit  # one unbroken run longer than half a message: cut it where it must be
+
+
 def split_text(text: str, limit: int = TELEGRAM_LIMIT) -> list[str]:
-    """Splits a long text into Telegram-sized pieces at paragraph, line or word breaks."""
+    """Splits a long text into Telegram-sized pieces at paragraph, line, sentence or word
+    breaks (the best one in the second half of each piece), never losing a character."""
     pieces: list[str] = []
     rest = text
     while len(rest) > limit:
-        cut = max(
-            rest.rfind("\n\n", 0, limit), rest.rfind("\n", 0, limit), rest.rfind(" ", 0, limit)
-        )
-        if cut < limit // 2:
-            cut = limit
+        cut = _cut(rest, limit)
         pieces.append(rest[:cut].rstrip())
         rest = rest[cut:].lstrip()
     if rest or not pieces:

@@ -16,6 +16,7 @@ from bot.services import saved_replies, staff_actions, tickets
 from bot.services.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from bot.services.people import Person
 from bot.services.staff_actions import Outcome, Writing, Written
+from handlers.callbacks import MAX_ID
 from handlers.cards import card_context
 from handlers.common import answer, edit_or_send, keyboard, person_of, texts_for
 from handlers.menu import menu_for
@@ -55,8 +56,9 @@ def error_text(t: Texts, exc: DomainError, ref: str) -> str:
 
 
 def _ticket_id(data: str) -> int:
-    """The ticket id in callback data like ``tk:claim:42``."""
-    return int(data.split(":")[2])
+    """The ticket id in callback data like ``tk:claim:42``; 0 (no ticket) when forged."""
+    text = data.split(":")[2]
+    return int(text) if text.isdigit() and int(text) <= MAX_ID else 0
 
 
 @dataclass
@@ -398,7 +400,11 @@ async def saved_command(update: Update, context: SanadContext) -> None:
     for saved in mine:
         lines.append(f"• {saved.title}\n  EN: {saved.text_en}\n  AR: {saved.text_ar}")
         rows.append([(t._("🗑 Delete {title}", title=saved.title), f"sr:del:{saved.id}")])
-    await answer(update, "\n".join(lines), keyboard(rows))
+    # A long list is split at entries, never cut; the delete buttons sit under the last part.
+    pieces = split_text("\n\n".join(lines))
+    for piece in pieces[:-1]:
+        await answer(update, piece)
+    await answer(update, pieces[-1], keyboard(rows))
 
 
 async def delete_saved_button(update: Update, context: SanadContext) -> None:
@@ -408,7 +414,7 @@ async def delete_saved_button(update: Update, context: SanadContext) -> None:
     person = person_of(update, context)
     t = texts_for(update, context)
     try:
-        reply_id = int(query.data.split(":")[2])
+        reply_id = _ticket_id(query.data)  # the same bounds: a forged number finds nothing
         await context.db.run(saved_replies.delete, person=person, reply_id=reply_id)
     except DomainError:
         await query.answer(t._("This button no longer works."), show_alert=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import os
 import random
 import time
 from collections.abc import Callable, Iterator
@@ -85,7 +86,7 @@ def check_url(url: str) -> URL:
     if backend == "sqlite" and parsed.database not in (None, "", ":memory:"):
         folder = Path(parsed.database).expanduser().parent
         if folder.resolve() == DEFAULT_DATA_DIR:
-            folder.mkdir(parents=True, exist_ok=True)
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         elif not folder.is_dir():
             raise DatabaseConfigError(
                 f"the folder of the SQLite database does not exist: {folder}; "
@@ -188,12 +189,24 @@ def make_engine(
             kwargs.update(pool_size=workers, max_overflow=8)
     else:
         kwargs.update(pool_pre_ping=True, pool_size=workers, max_overflow=8)
-    engine = create_engine(url, **kwargs)
+    if parsed.get_backend_name() == "sqlite" and not is_memory(url) and parsed.database:
+        _private_file(Path(parsed.database).expanduser())
+    # SQL parameters are a family's words: never in an exception's text, hence never in a log.
+    engine = create_engine(url, hide_parameters=True, **kwargs)
     if engine.dialect.name == "sqlite":
         pragmas = functools.partial(_sqlite_pragmas, busy_timeout=busy_timeout)
         event.listen(engine, "connect", pragmas)
         event.listen(engine, "begin", _sqlite_begin)
     return engine
+
+
+def _private_file(path: Path) -> None:
+    """Creates the SQLite file readable by this user only (SQLite gives its -wal and -shm
+    files the same mode); an existing file of ours is narrowed to that too."""
+    if not path.exists():
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    elif path.stat().st_uid == os.getuid() and path.stat().st_mode & 0o077:
+        path.chmod(0o600)
 
 
 class Database:

@@ -319,6 +319,29 @@ async def test_saved_reply_reaches_the_family_in_arabic(harness: Harness) -> Non
     assert "An engineer will visit" not in reply.text
 
 
+async def test_a_long_saved_list_is_split_and_forged_buttons_refused(harness: Harness) -> None:
+    sam_id, sam, _, _ = await setup_provider(harness)
+    body = "We will call you back about this before the end of the week. " * 8
+    for n in range(12):
+        sam.send_text(f"/saved add Reply {n:02d} | {body} | سنتصل بكم قبل نهاية الأسبوع.")
+        await sam.wait_for(f"Saved reply “Reply {n:02d}” added.")
+    sam.send_text("/saved")
+    last = await sam.wait_for(lambda m: any(d.startswith("sr:del:") for _, d in m.buttons))
+    parts = [m.text for m in sam.messages if "EN:" in m.text]
+    assert len(parts) == 2 and all(len(part) <= 4096 for part in parts)
+    assert parts[1] == last.text and parts[1].startswith("• Reply")  # cut between entries
+    for n in range(12):
+        assert sum(part.count(f"• Reply {n:02d}\n") for part in parts) == 1
+    sam.press(last.message_id, "sr:del:99999999999999999999")
+    await harness.api.quiet()
+    assert sam.callback_answers[-1].get("text") == "This button no longer works."
+    sam.press(last.message_id, "tk:claim:99999999999999999999")
+    await harness.api.quiet()
+    assert len(sam.callback_answers) == 2  # answered, not an error
+    with harness.db.session() as session:
+        assert len(list(session.exec(select(Ticket)))) == 0
+
+
 async def test_notices_survive_a_restart_and_are_never_sent_twice(harness: Harness) -> None:
     sam_id, sam, _, _ = await setup_provider(harness)
     amina = await harness.join_family("KH-0013", caseworker_id=sam_id)

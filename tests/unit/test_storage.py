@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -55,3 +56,19 @@ def test_sqlite_uses_wal_and_foreign_keys(tmp_path) -> None:  # type: ignore[no-
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
     database.dispose()
+
+
+def test_sqlite_file_is_private(tmp_path: Path) -> None:
+    """The database holds special-category data: only the service user may read it."""
+    import stat
+
+    from storage.db import Database
+
+    path = tmp_path / "private.db"
+    db = Database(f"sqlite:///{path}")
+    db.create_all()
+    db.dispose()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    path.chmod(0o644)  # an older file, created before this rule, is narrowed on start
+    Database(f"sqlite:///{path}").dispose()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
