@@ -320,7 +320,7 @@ async def test_saved_reply_reaches_the_family_in_arabic(harness: Harness) -> Non
 
 
 async def test_a_long_saved_list_is_split_and_forged_buttons_refused(harness: Harness) -> None:
-    sam_id, sam, _, _ = await setup_provider(harness)
+    _, sam, _, _ = await setup_provider(harness)
     body = "We will call you back about this before the end of the week. " * 8
     for n in range(12):
         sam.send_text(f"/saved add Reply {n:02d} | {body} | سنتصل بكم قبل نهاية الأسبوع.")
