@@ -6,7 +6,7 @@ from telegram import Update
 from telegram.ext import ApplicationHandlerStop
 
 from bot.context import SanadContext
-from bot.i18n import Texts
+from bot.i18n import Texts, texts
 from bot.services import intake
 from bot.services.people import Person
 from handlers.common import answer, load_person
@@ -69,13 +69,20 @@ async def _take_text(update: Update, context: SanadContext) -> Person | None:
     raise ApplicationHandlerStop
 
 
+def edited_command_text(t: Texts) -> str:
+    """Said when someone edits a command they already sent: the edit is not acted on."""
+    return t._(
+        "You edited a command you had already sent. Sanad does not act on edited commands, "
+        "so nothing was changed. Please send the corrected command again as a new message."
+    )
+
+
 async def gate(update: Update, context: SanadContext) -> None:
-    """Resolves the caller once and stops updates they may not make."""
+    """Resolves the caller once and stops updates they may not make; edits pass it too."""
     chat = update.effective_chat
-    if update.edited_message is not None or update.my_chat_member is not None:
-        if update.edited_message is not None and chat is not None and chat.type == chat.PRIVATE:
-            await load_person(update, context)  # resolved here, so no handler blocks on it
+    if update.my_chat_member is not None:
         return
+    edited = update.edited_message
     if chat is None:
         raise ApplicationHandlerStop
     if chat.type != chat.PRIVATE:
@@ -92,16 +99,23 @@ async def gate(update: Update, context: SanadContext) -> None:
         raise ApplicationHandlerStop
     command, data = _command(update), _callback(update)
     if person.kind == "guest":
-        if command in GUEST_COMMANDS or data.startswith("lang:"):
+        if edited is None and (command in GUEST_COMMANDS or data.startswith("lang:")):
             return
         if update.callback_query is not None:
             await update.callback_query.answer()
-        await answer(update, bilingual(not_registered_text))
+        if edited is None:
+            await answer(update, bilingual(not_registered_text))
         raise ApplicationHandlerStop
     if person.is_member and not person.consented:
-        if command in UNCONSENTED_COMMANDS or data.startswith(("lang:", "consent:")):
+        if edited is None and (
+            command in UNCONSENTED_COMMANDS or data.startswith(("lang:", "consent:"))
+        ):
             return
         if update.callback_query is not None:
             await update.callback_query.answer()
-        await show_privacy_notice(update, context, person)
+        if edited is None:
+            await show_privacy_notice(update, context, person)
+        raise ApplicationHandlerStop
+    if edited is not None and (edited.text or "").startswith("/"):
+        await answer(update, edited_command_text(texts(person.language)))
         raise ApplicationHandlerStop

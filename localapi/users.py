@@ -210,6 +210,24 @@ class UserHandle(_ChatHandle):
         self._check_active()
         return self._text(self.user, text, reply_to)
 
+    def edit_text(self, message_id: int, text: str) -> JSON:
+        """Edit a text message this user sent: the bot gets an ``edited_message`` update."""
+        self._check_active()
+        original = self._state.messages.get(message_id)
+        if original is None or original.get("from", {}).get("id") != self.id:
+            raise AssertionError(f"user {self.id} sent no message {message_id} to edit")
+        edited = copy.deepcopy(original)
+        edited["text"] = text
+        edited["edit_date"] = now()
+        edited.pop("entities", None)
+        entities = _command_entities(text)
+        if entities:
+            edited["entities"] = entities
+        self._state.messages[message_id] = edited
+        self._world.push_update("edited_message", copy.deepcopy(edited))
+        self._mark = self._world.change_seq
+        return copy.deepcopy(edited)
+
     def send_photo(
         self,
         data: bytes = FAKE_JPEG,
