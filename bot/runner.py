@@ -31,6 +31,13 @@ MAX_DELAY = 60.0
 # A blip between the start-up check and PTB's own bootstrap is retried by PTB this many times.
 BOOTSTRAP_RETRIES = 3
 REDACTED = "<BOT_TOKEN>"
+# Only the updates Sanad handles are asked for (handlers/__init__.py registers each of them).
+ALLOWED_UPDATES = [
+    Update.MESSAGE,
+    Update.EDITED_MESSAGE,
+    Update.CALLBACK_QUERY,
+    Update.MY_CHAT_MEMBER,
+]
 
 
 class SafeFormatter(logging.Formatter):
@@ -241,12 +248,12 @@ def run_bot(settings: Settings) -> int:
                 port=settings.webhook_port,
                 webhook_url=settings.webhook_url,
                 secret_token=settings.webhook_secret or None,
-                allowed_updates=Update.ALL_TYPES,
+                allowed_updates=ALLOWED_UPDATES,
                 bootstrap_retries=BOOTSTRAP_RETRIES,
             )
         else:
             logger.info("starting in long-polling mode")
-            app.run_polling(allowed_updates=Update.ALL_TYPES, bootstrap_retries=BOOTSTRAP_RETRIES)
+            app.run_polling(allowed_updates=ALLOWED_UPDATES, bootstrap_retries=BOOTSTRAP_RETRIES)
     except KeyboardInterrupt:
         return 130
     except TelegramError as exc:
@@ -288,5 +295,12 @@ def run_from_command_line(argv: list[str]) -> int:
     if not settings.bot_token:
         print("BOT_TOKEN is not set; run without 'run' for the offline demo.", file=sys.stderr)
         return 2
-    configure_logging(settings.log_level, secrets=[settings.bot_token])
+    if settings.webhook_url and len(settings.webhook_secret) < 16:
+        print(
+            "cannot start: webhook mode (WEBHOOK_URL) needs WEBHOOK_SECRET, a random string of "
+            "at least 16 characters (A-Z, a-z, 0-9, _ and -) that Telegram sends with each call",
+            file=sys.stderr,
+        )
+        return 2
+    configure_logging(settings.log_level, secrets=[settings.bot_token, settings.webhook_secret])
     return run_bot(settings)

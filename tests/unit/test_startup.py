@@ -178,3 +178,23 @@ async def test_the_bot_process_reports_a_bad_token_at_once(tmp_path: Path) -> No
     assert "401 Unauthorized" in lines[0] and "check BOT_TOKEN" in lines[0]
     assert SECRET not in err and "Traceback" not in err
     assert calls == []  # refused before any method ran
+
+
+@pytest.mark.e2e
+async def test_webhook_mode_refuses_to_start_without_a_secret(tmp_path: Path) -> None:
+    for secret in ("", "short"):
+        status, out, err = await _run_bot(
+            {"WEBHOOK_URL": "https://sanad.example/hook", "WEBHOOK_SECRET": secret}, tmp_path
+        )
+        assert status == 2 and out == ""
+        assert "WEBHOOK_SECRET" in err and "Traceback" not in err
+        assert secret == "" or secret not in err  # the wrong value is never echoed
+        assert not (tmp_path / "bot.db").exists()  # refused before anything was touched
+
+
+def test_only_handled_update_types_are_asked_for() -> None:
+    from bot.runner import ALLOWED_UPDATES
+
+    assert sorted(ALLOWED_UPDATES) == [
+        "callback_query", "edited_message", "message", "my_chat_member"
+    ]  # fmt: skip
