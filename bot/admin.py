@@ -14,7 +14,7 @@ from typing import Any, NoReturn
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
-from bot.services import audit, directory, invites, registry, routing
+from bot.services import audit, classes, directory, invites, registry, routing
 from bot.services.argos_models import (
     ModelError,
     ModelInfo,
@@ -294,6 +294,74 @@ def cmd_outbox(args: argparse.Namespace, session: Session, settings: Settings) -
     return result
 
 
+class BadValue(Abort):
+    """A value the command cannot use (a date, a weekday, an unknown class): status 2."""
+
+    status = 2
+
+
+def _class_row(row: classes.ClassRow) -> dict[str, Any]:
+    """One ESOL class as plain JSON values."""
+    esol, upcoming = row.esol, row.next_session
+    return {
+        "id": esol.id,
+        "name": esol.name,
+        "venue": esol.venue,
+        "weekday": classes.WEEKDAYS[esol.weekday],
+        "time": esol.start_time,
+        "minutes": esol.minutes,
+        "term": f"{esol.term_from.isoformat()} to {esol.term_to.isoformat()}",
+        "breaks": [f"{a}:{b}" for a, b in esol.breaks],
+        "enrolled": row.enrolled,
+        "next_session": upcoming.on.isoformat() if upcoming else None,
+    }
+
+
+def cmd_add_class(
+    args: argparse.Namespace, session: Session, settings: Settings
+) -> dict[str, Any]:
+    """Registers a weekly ESOL class; a bad value stores nothing and exits with status 2."""
+    try:
+        esol = classes.add_class(
+            session, name=args.name, venue=args.venue, weekday=args.weekday, time=args.time,
+            minutes=args.minutes, term_from=args.term_from, term_to=args.term_to,
+            breaks=args.breaks, provider=args.provider,
+        )  # fmt: skip
+    except DomainError as exc:
+        raise BadValue(str(exc)) from None
+    return {"class": _class_row(classes.ClassRow(esol, 0, None))}
+
+
+def cmd_classes(args: argparse.Namespace, session: Session, settings: Settings) -> dict[str, Any]:
+    """Lists the ESOL classes with their enrolled count and next session."""
+    rows = [_class_row(row) for row in classes.list_classes(session)]
+    return {"classes": rows, "count": len(rows)}
+
+
+def cmd_enrol(args: argparse.Namespace, session: Session, settings: Settings) -> dict[str, Any]:
+    """Enrols a family member in a class (reopening an ended enrolment); or unenrols."""
+    try:
+        member = registry.find_member(session, family=args.family, name=args.member)
+        classes.get_class(session, args.class_id)
+    except DomainError as exc:
+        raise BadValue(str(exc), **exc.details) from None
+    who = {"family": args.family.upper(), "member_id": member.id, "class_id": args.class_id}
+    if args.command == "unenrol":
+        try:
+            cancelled = classes.unenrol(session, class_id=args.class_id, member_id=member.id or 0)
+        except DomainError as exc:
+            raise Abort(f"{member.name} is not enrolled in class {args.class_id}") from exc
+        return {**who, "enrolled": False, "reminders_cancelled": cancelled}
+    done = classes.enrol(
+        session,
+        class_id=args.class_id,
+        member_id=member.id or 0,
+        policy=settings.reminder_policy,
+    )
+    return {**who, "enrolled": True, "reopened": done.reopened, "reminders": done.reminders,
+            "told": done.told}  # fmt: skip
+
+
 def cmd_list(args: argparse.Namespace, session: Session, settings: Settings) -> dict[str, Any]:
     """Lists one kind of registered data (districts, schemes, categories, providers…)."""
     rows = LISTINGS[args.command](session)
@@ -387,6 +455,24 @@ def build_parser() -> argparse.ArgumentParser:
     sub = add("outbox", cmd_outbox, "count notices by state; --failed lists undelivered ones")
     sub.add_argument("--failed", action="store_true", help="list notices that finally failed")
     sub.add_argument("--limit", type=int, default=100, help="at most this many (newest first)")
+    sub = add("add-class", cmd_add_class, "register a weekly ESOL class")
+    sub.add_argument("--name", required=True)
+    sub.add_argument("--venue", required=True)
+    sub.add_argument("--weekday", required=True, help="mon, tue, wed, thu, fri, sat or sun")
+    sub.add_argument("--time", required=True, help="start, HH:MM (Europe/London)")
+    sub.add_argument("--minutes", required=True, type=int, help="length of a session")
+    sub.add_argument("--from", dest="term_from", required=True, help="first day, YYYY-MM-DD")
+    sub.add_argument("--to", dest="term_to", required=True, help="last day, YYYY-MM-DD")
+    sub.add_argument(
+        "--break", dest="breaks", action="append", metavar="FROM:TO", help="no classes, inclusive"
+    )
+    sub.add_argument("--provider", help="the provider running it; default: open to all")
+    add("classes", cmd_classes, "list ESOL classes, enrolled counts and next sessions")
+    for name, what in (("enrol", "put a family member in"), ("unenrol", "take one out of")):
+        sub = add(name, cmd_enrol, f"{what} an ESOL class")
+        sub.add_argument("--family", required=True)
+        sub.add_argument("--member", required=True)
+        sub.add_argument("--class", dest="class_id", required=True, type=int)
     for name in LISTINGS:
         add(name, cmd_list, f"list the registered {name}")
     return parser
@@ -423,7 +509,8 @@ def _run_with_db(args: argparse.Namespace, settings: Settings) -> int:
         with db.session() as session:
             result = args.func(args, session, settings)
     except (DomainError, Abort) as exc:
-        return _fail(args.json, str(exc), **(getattr(exc, "details", {}) or {}))
+        status = 2 if isinstance(exc, BadValue) else 1
+        return _fail(args.json, str(exc), status=status, **(getattr(exc, "details", {}) or {}))
     except SQLAlchemyError as exc:
         logger.info("admin %s: database error %s", args.command, type(exc).__name__)
         return _fail(args.json, describe_error(exc, settings.database_url))

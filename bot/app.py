@@ -14,7 +14,7 @@ import handlers
 from bot import i18n
 from bot.concurrency import ChatOrderedProcessor
 from bot.context import BotData, SanadContext
-from bot.delivery import dispatcher, periodic
+from bot.delivery import dispatcher, periodic, reminder_clock
 from bot.delivery.ratelimit import SanadRateLimiter
 from bot.services.translation import Translator
 from bot.settings import Settings
@@ -85,6 +85,9 @@ async def _post_init(app: SanadApp) -> None:
         app.job_queue.run_repeating(
             periodic.outbox_job, interval=interval, first=interval, name="outbox"
         )
+    # Reminders pending from before a restart: due ones are claimed at once (sent if their
+    # event is ahead, else recorded missed), then the clock wakes at the next due time.
+    reminder_clock.rearm(app)
 
 
 async def _refresh_menus(app: SanadApp, per_second: float = 20.0) -> None:

@@ -19,18 +19,28 @@ from telegram.ext import (
 
 from bot.context import SanadContext
 from handlers import (
+    appointments,
+    booking,
+    classes,
+    diary,
+    diary_add,
     fallback,
+    family_appointments,
     family_tickets,
     gate,
     invite,
     language,
     menu,
     messages,
+    reminders,
     report,
+    slots,
     staff_tickets,
     start,
     translate,
 )
+from handlers.callbacks import ClassAction, DiaryAction, Prefix, ReminderAction
+from handlers.callbacks import pattern as callback_pattern
 from handlers.common import person_of
 
 UNSUPPORTED = (
@@ -63,6 +73,8 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(CommandHandler("mydata", menu.mydata_command, filters=private))
     app.add_handler(CommandHandler("report", messages.report_command, filters=private))
     app.add_handler(CommandHandler("tickets", messages.tickets_command, filters=private))
+    app.add_handler(CommandHandler("book", booking.book_command, filters=private))
+    app.add_handler(CommandHandler("slots", _staff_only(slots.slots_command), filters=private))
     staff = ("reply", "note", "saved")
     for name, callback in zip(
         staff,
@@ -80,11 +92,59 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(CallbackQueryHandler(messages.report_command, pattern=r"^menu:report$"))
     app.add_handler(CallbackQueryHandler(messages.tickets_command, pattern=r"^menu:tickets$"))
     app.add_handler(
-        CallbackQueryHandler(
-            menu.not_ready_button, pattern=r"^menu:(book|appts|classes|slots|broadcast|stats)$"
-        )
+        CallbackQueryHandler(menu.not_ready_button, pattern=r"^menu:(broadcast|stats)$")
     )
     app.add_handler(CallbackQueryHandler(invite.invite_button, pattern=r"^menu:invite$"))
+    # The diary and ESOL classes (handlers/appointments.py, diary.py, diary_add.py, classes.py).
+    for name, command in (
+        ("appointments", appointments.appointments_command),
+        ("classes", classes.classes_command),
+    ):
+        app.add_handler(CommandHandler(name, command, filters=private))
+    app.add_handler(
+        CallbackQueryHandler(appointments.appointments_command, pattern=r"^menu:appts$")
+    )
+    app.add_handler(CallbackQueryHandler(classes.classes_command, pattern=r"^menu:classes$"))
+    calendar_staff_buttons = [
+        (diary.outcome_button, Prefix.DIARY, DiaryAction.KEPT, 1),
+        (diary.outcome_button, Prefix.DIARY, DiaryAction.MISSED, 1),
+        (diary_add.add_button, Prefix.DIARY, DiaryAction.ADD, 0),
+        (diary_add.family_button, Prefix.DIARY, DiaryAction.FAMILY, 1),
+        (classes.open_button, Prefix.CLASSES, ClassAction.OPEN, 1),
+        (classes.enrol_button, Prefix.CLASSES, ClassAction.ENROL, 1),
+        (classes.pick_button, Prefix.CLASSES, ClassAction.PICK, 2),
+        (classes.yes_button, Prefix.CLASSES, ClassAction.YES, 2),
+        (classes.out_button, Prefix.CLASSES, ClassAction.OUT, 2),
+        (classes.sessions_button, Prefix.CLASSES, ClassAction.SESSIONS, 1),
+        (classes.register_button, Prefix.CLASSES, ClassAction.REGISTER, 2),
+        (classes.mark_button, Prefix.CLASSES, ClassAction.ATTENDED, 3),
+        (classes.mark_button, Prefix.CLASSES, ClassAction.ABSENT, 3),
+    ]
+    for staff_callback, prefix, calendar_action, count in calendar_staff_buttons:
+        app.add_handler(
+            CallbackQueryHandler(
+                _staff_only(staff_callback),
+                pattern=callback_pattern(prefix, calendar_action, count),
+            )
+        )
+    app.add_handler(
+        CallbackQueryHandler(_members_only(booking.book_command), pattern=r"^menu:book$")
+    )
+    app.add_handler(
+        CallbackQueryHandler(_staff_only(slots.slots_command), pattern=r"^menu:slots$")
+    )
+    # Slots (staff), booking and the family's own appointments (members).
+    for prefix, buttons, guard in (
+        (Prefix.SLOTS, slots.BUTTONS, _staff_only),
+        (Prefix.BOOKING, booking.BUTTONS, _members_only),
+        (Prefix.APPOINTMENTS, family_appointments.BUTTONS, _members_only),
+    ):
+        for button, button_action, count in buttons:
+            app.add_handler(
+                CallbackQueryHandler(
+                    guard(button), pattern=callback_pattern(prefix, button_action, count)
+                )
+            )
 
     # Families: the report flow and their requests. Staff: ticket cards.
     family_buttons = [
@@ -100,6 +160,17 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     ]
     for callback, pattern in family_buttons:
         app.add_handler(CallbackQueryHandler(_members_only(callback), pattern=pattern))
+    # Reminders: "I will come" / "I can't come" (handlers/reminders.py).
+    for reminder_callback, action in (
+        (reminders.yes_button, ReminderAction.YES),
+        (reminders.no_button, ReminderAction.NO),
+    ):
+        app.add_handler(
+            CallbackQueryHandler(
+                _members_only(reminder_callback),
+                pattern=callback_pattern(Prefix.REMINDER, action, 1),
+            )
+        )
     staff_buttons = [
         (staff_tickets.open_button, r"^tk:open:\d+$"),
         (staff_tickets.claim_button, r"^tk:claim:\d+$"),

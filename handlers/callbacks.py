@@ -62,3 +62,77 @@ def ids(
             return None
         numbers.append(int(text))
     return numbers
+
+
+# ---------------------------------------------------------------- reminders (helper B)
+
+
+class ReminderAction(StrEnum):
+    """The buttons under a reminder; one argument, the reminder id."""
+
+    YES = "yes"  # "I will come"
+    NO = "no"  # "I can't come"
+
+
+# --- Slots, booking and the family's appointments (helper A) ----------------------------------
+
+
+class SlotAction(StrEnum):
+    """A caseworker's published time: list, add with buttons, withdraw."""
+
+    LIST = "list"  # no args
+    ADD = "add"  # no args: pick a day
+    DAY = "day"  # YYYYMMDD: pick a start
+    FROM = "from"  # YYYYMMDD, HHMM: pick an end
+    TO = "to"  # YYYYMMDD, HHMM, HHMM: pick a length
+    LENGTH = "len"  # YYYYMMDD, HHMM, HHMM, minutes: confirm
+    PUBLISH = "ok"  # YYYYMMDD, HHMM, HHMM, minutes: publish
+    WITHDRAW = "wd"  # slot id: withdraw (asks first when booked)
+    WITHDRAW_BOOKED = "wdok"  # slot id: confirmed, cancel the booking too
+
+
+class BookingAction(StrEnum):
+    """A family booking (or moving, ``move`` = appointment id, 0 for a new booking)."""
+
+    START = "start"  # no args: choose how
+    MODE = "mode"  # mode, move: pick a day
+    DAY = "day"  # mode, YYYYMMDD, move: pick a time
+    TIME = "time"  # mode, slot id, move: interpreter? (or confirm, when moving)
+    NEED = "need"  # mode, slot id, interpreter 0/1, move: confirm summary
+    CONFIRM = "ok"  # mode, slot id, interpreter 0/1, move: book
+    STOP = "stop"  # no args: nothing booked
+
+
+class AppointmentAction(StrEnum):
+    """A family's own appointments (``cancel`` and ``move`` are fixed: reminders use them)."""
+
+    LIST = "list"  # no args
+    CANCEL = "cancel"  # appointment id: asks to confirm
+    CANCEL_OK = "cancelok"  # appointment id: cancels
+    MOVE = "move"  # appointment id: reschedule, through the booking day/time choice
+
+
+# ---------------------------------------------------------------- diary and classes (helper C)
+
+
+class DiaryAction(StrEnum):
+    """A caseworker's diary (handlers/diary.py, handlers/diary_add.py)."""
+
+    KEPT = "kept"  # appointment id
+    MISSED = "missed"  # appointment id
+    ADD = "add"  # no args: pick a family
+    FAMILY = "fam"  # household id: then type the details
+
+
+class ClassAction(StrEnum):
+    """ESOL classes on Telegram (handlers/classes.py)."""
+
+    OPEN = "open"  # class id: its page for staff
+    ENROL = "enrol"  # class id: pick a member
+    PICK = "pick"  # class id, member id: confirm
+    YES = "yes"  # class id, member id: enrol
+    OUT = "out"  # class id, member id: unenrol
+    SESSIONS = "sess"  # class id: pick a past session
+    REGISTER = "reg"  # class id, YYYYMMDD: the register
+    ATTENDED = "att"  # class id, YYYYMMDD, member id
+    ABSENT = "abs"  # class id, YYYYMMDD, member id

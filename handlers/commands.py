@@ -26,6 +26,9 @@ def family_commands(t: Texts) -> list[BotCommand]:
         # TRANSLATORS: the family's /report: asking for help, never reporting someone.
         BotCommand("report", t._("Report a problem")),
         BotCommand("tickets", t._("My requests")),
+        BotCommand("book", t._("Book a meeting")),
+        BotCommand("appointments", t._("My appointments")),
+        BotCommand("classes", t._("My English classes")),
         BotCommand("language", t._("Change language")),
         BotCommand("help", t._("Help")),
         # TRANSLATORS: /cancel, said by the user: "stop what I am doing now".
@@ -38,6 +41,7 @@ def staff_commands(t: Texts, role: StaffRole | None) -> list[BotCommand]:
     commands = [
         BotCommand("menu", t._("Main menu")),
         BotCommand("tickets", t._("My tickets and the queue")),
+        BotCommand("appointments", t._("My diary: the next 7 days")),
         BotCommand("reply", t._("Reply to a ticket: /reply K-0042 text")),
         BotCommand("note", t._("Internal note: /note K-0042 text")),
         BotCommand("saved", t._("My saved replies")),
@@ -45,6 +49,8 @@ def staff_commands(t: Texts, role: StaffRole | None) -> list[BotCommand]:
         BotCommand("help", t._("Help")),
         BotCommand("cancel", t._("Stop what I am doing")),
     ]
+    if role in (StaffRole.CASEWORKER, StaffRole.LEAD):
+        commands.insert(2, BotCommand("slots", t._("My free time for bookings")))
     if role == StaffRole.COORDINATOR:
         commands.insert(4, BotCommand("invite", t._("Create an invite link")))
     return commands

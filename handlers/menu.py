@@ -90,6 +90,17 @@ def help_text(t: Texts, person: Person) -> str:
             "🌐 Language: change the language of the bot.\n\n"
             "Commands: /menu /tickets /reply /note /saved /language /help /cancel"
         )
+        if person.role in (StaffRole.CASEWORKER, StaffRole.LEAD):
+            text += "\n\n" + t._(
+                "⏱ My free slots: /slots lists the time families can book with you; "
+                "/slots add tue 10:00-12:00 publishes more (or use the buttons)."
+            )
+        text += "\n\n" + t._(
+            "🗓 My diary: /appointments shows your next 7 days with buttons to mark each "
+            "appointment kept or missed; /appointments add FAMILY-REF YYYY-MM-DD HH:MM | WHAT | "
+            "WHERE | WHAT TO BRING adds one a family has elsewhere. /classes: English classes, "
+            "enrolment and registers."
+        )
         if person.role == StaffRole.COORDINATOR:
             text += "\n\n" + t._(
                 "As a coordinator you can create invite links: "
@@ -107,7 +118,12 @@ def help_text(t: Texts, person: Person) -> str:
     )
     # TRANSLATORS: the last line of the family's /help; commands stay as they are.
     commands = t._("Commands: /menu /report /tickets /language /help /cancel")
-    return "\n\n".join((about, emergency_guidance(t), commands))
+    booking = t._("📅 Book a meeting: choose a day and a time to meet your caseworker.")
+    calendar = t._(
+        "🗓 My appointments: your meetings and the appointments your caseworker added for you "
+        "(/appointments).\n📚 English classes: your class times and next sessions (/classes)."
+    )
+    return "\n\n".join((about, booking, calendar, emergency_guidance(t), commands))
 
 
 async def help_command(update: Update, context: SanadContext) -> None:
@@ -120,19 +136,6 @@ async def help_command(update: Update, context: SanadContext) -> None:
 def not_ready_text(t: Texts, feature: str) -> str:
     """An honest sentence for a feature a later release brings."""
     sentences = {
-        "book": t._(
-            "Booking a meeting in Sanad is not ready yet. For now, your caseworker will "
-            "arrange meetings with you directly."
-        ),
-        "appts": t._(
-            "The list of appointments is not ready yet in Sanad. For now, appointments are "
-            "arranged directly with your caseworker."
-        ),
-        "classes": t._(
-            "English class times are not in Sanad yet. Please ask your caseworker about your "
-            "ESOL classes."
-        ),
-        "slots": t._("Publishing free slots for bookings is not ready yet in Sanad."),
         "broadcast": t._("Sending notices to families is not ready yet in Sanad."),
         "stats": t._("Provider figures are not ready yet in Sanad."),
         "mydata": t._(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import Update
 
 from bot.context import SanadContext
-from handlers import family_tickets, report, staff_tickets
+from handlers import diary_add, family_tickets, report, staff_tickets
 from handlers.common import answer, person_of, texts_for
 from handlers.menu import menu_for
 
@@ -14,7 +14,9 @@ async def on_private_message(update: Update, context: SanadContext) -> None:
     """A message outside any command: families and staff are handled apart."""
     person = person_of(update, context)
     if person.is_staff:
-        await staff_tickets.on_staff_message(update, context)
+        # Typed details of an appointment being added from the diary's buttons come first.
+        if not await diary_add.on_staff_text(update, context):
+            await staff_tickets.on_staff_message(update, context)
     elif person.is_member and (person.consented or update.edited_message is None):
         # The gate lets edits through unchecked: a family that has not consented is not read.
         await report.on_family_message(update, context)

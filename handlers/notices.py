@@ -16,8 +16,17 @@ from sqlmodel import Session
 from telegram import InlineKeyboardMarkup
 
 from bot.i18n import Texts, texts
-from bot.services import people, routing, safeguarding_alerts, tickets
+from bot.services import (
+    appointments,
+    classes,
+    people,
+    reminders,
+    routing,
+    safeguarding_alerts,
+    tickets,
+)
 from bot.services.people import Person
+from handlers import calendar_texts, reminder_texts
 from handlers.cards import card_context, danger
 from handlers.common import keyboard
 from handlers.render import (
@@ -29,16 +38,19 @@ from handlers.render import (
     staff_card,
 )
 from storage.models import (
+    AppointmentStatus,
     District,
     Household,
     NoticeKind,
     Notification,
+    Reminder,
     SafeguardingFinding,
     Staff,
     StaffRole,
     Ticket,
     TicketMessage,
 )
+from storage.types import utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -389,3 +401,102 @@ def _account_unlinked(_: Session, notice: Notification, person: Person, t: Texts
     """Told to an account a relink cut off, in the language it read in (a stranger now)."""
     language = str(notice.payload.get("language") or person.language)
     return Outgoing(chat_id=notice.chat_id, pieces=[unlinked_text(texts(language))])
+
+
+# ---------------------------------------------------------------- reminders (helper B)
+
+
+@renders(NoticeKind.FAMILY_REMINDER, Audience.ANYONE)
+def _family_reminder(
+    session: Session, notice: Notification, person: Person, t: Texts
+) -> Outgoing | Cancel:
+    """An appointment or class session is coming: what, when, where, with "I will come" /
+    "I can't come"; nothing when the event was cancelled or the account is no longer theirs."""
+    reminder = session.get(Reminder, notice.payload.get("reminder_id"))
+    if reminder is None:
+        return Cancel("the reminder no longer exists")
+    if person.member_id != reminder.member_id:
+        return Cancel("the recipient is no longer this family member")
+    if not reminders.still_owed(session, reminder):
+        return Cancel("the event was cancelled or the member left it")
+    return Outgoing(
+        chat_id=notice.chat_id,
+        pieces=[reminder_texts.family_text(session, reminder, t)],
+        markup=reminder_texts.family_buttons(t, reminder),
+    )
+
+
+@renders(NoticeKind.STAFF_CANT_COME, Audience.STAFF)
+def _staff_cant_come(
+    session: Session, notice: Notification, _: Person, t: Texts
+) -> Outgoing | Cancel:
+    """A family member pressed "I can't come" on a reminder."""
+    reminder = session.get(Reminder, notice.payload.get("reminder_id"))
+    if reminder is None:
+        return Cancel("the reminder no longer exists")
+    return Outgoing(
+        chat_id=notice.chat_id, pieces=[reminder_texts.staff_text(session, reminder, t)]
+    )
+
+
+# ---------------------------------------------------------------- diary and classes (helper C)
+
+
+@renders(NoticeKind.FAMILY_APPOINTMENT_ADDED, Audience.ANYONE)
+def _family_appointment_added(
+    session: Session, notice: Notification, person: Person, t: Texts
+) -> Outgoing | Cancel:
+    """An appointment a caseworker entered for the family (GP, Jobcentre…), at once."""
+    appointment = appointments.appointment_for_member(
+        session, int(notice.payload.get("appointment_id") or 0), person.household_id
+    )
+    if not person.is_member or appointment is None:
+        return Cancel("the recipient is no longer linked to this family")
+    if appointment.status == AppointmentStatus.CANCELLED:
+        return Cancel("the appointment was cancelled before the notice was sent")
+    return Outgoing(chat_id=notice.chat_id, pieces=[calendar_texts.added_text(t, appointment)])
+
+
+@renders(NoticeKind.FAMILY_ENROLLED, Audience.ANYONE)
+def _family_enrolled(
+    session: Session, notice: Notification, person: Person, t: Texts
+) -> Outgoing | Cancel:
+    """A member was put in an ESOL class: the class and its next sessions."""
+    class_id = int(notice.payload.get("class_id") or 0)
+    member_id = int(notice.payload.get("member_id") or 0)
+    if not person.is_member or person.member_id != member_id:
+        return Cancel("the recipient is no longer this family member")
+    esol = next((c for c in classes.timetable(session, member_id) if c.id == class_id), None)
+    if esol is None:
+        return Cancel("the member left the class before the notice was sent")
+    text = calendar_texts.enrolled_text(t, esol, utcnow())
+    return Outgoing(chat_id=notice.chat_id, pieces=[text])
+
+
+# ---------------------------------------------------------------- slots and booking (helper A)
+
+
+@renders(NoticeKind.STAFF_BOOKING, Audience.STAFF)
+def _staff_booking(
+    session: Session, notice: Notification, person: Person, t: Texts
+) -> Outgoing | Cancel:
+    """A family booked, moved or cancelled a meeting with this caseworker."""
+    from handlers import booking_text
+
+    said = booking_text.render_staff_booking(session, notice, person, t)
+    if said.cancel:
+        return Cancel(said.cancel)
+    return Outgoing(chat_id=notice.chat_id, pieces=[said.text], markup=said.markup)
+
+
+@renders(NoticeKind.FAMILY_APPOINTMENT_CANCELLED, Audience.ANYONE)
+def _family_appointment_cancelled(
+    session: Session, notice: Notification, person: Person, t: Texts
+) -> Outgoing | Cancel:
+    """The caseworker withdrew a booked time: sorry, with a button to choose another."""
+    from handlers import booking_text
+
+    said = booking_text.render_cancelled(session, notice, person, t)
+    if said.cancel:
+        return Cancel(said.cancel)
+    return Outgoing(chat_id=notice.chat_id, pieces=[said.text], markup=said.markup)

@@ -53,3 +53,51 @@ class Forbidden(DomainError):
     """The caller's role may not do this."""
 
     code = "forbidden"
+
+
+# --- Slots and booking (issue 9) ----------------------------------------------------------
+
+
+class BadSlotInput(InvalidInput):
+    """``/slots add`` (or its buttons) with a bad time; ``details["reason"]`` says which."""
+
+    code = "bad_slot_input"
+
+
+class SlotClash(Conflict):
+    """New availability overlaps time already published (``details``: starts_at, ends_at)."""
+
+    code = "slot_clash"
+
+
+class SlotUnavailable(Conflict):
+    """A slot that cannot be booked now; ``details["reason"]`` says why."""
+
+    code = "slot_unavailable"
+
+
+class SlotTaken(Conflict):
+    """Another family holds the slot (a lost race); ``details["alternatives"]``: free slots."""
+
+    code = "slot_taken"
+
+
+class NoBookableStaff(NotFound):
+    """Nobody the household may book with; ``details["provider"]``: whom to contact, if any."""
+
+    code = "no_bookable_staff"
+
+
+# --- Reminders (issue 9) ------------------------------------------------------------------
+
+
+class ReminderGone(NotFound):
+    """A reminder button that is not this member's (forged, or another member's reminder)."""
+
+    code = "reminder_gone"
+
+
+class ReminderClosed(Conflict):
+    """The reminded event was cancelled or is over; ``details["reason"]``: cancelled or past."""
+
+    code = "reminder_closed"

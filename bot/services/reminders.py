@@ -8,21 +8,35 @@ event and offset, keyed so that planning twice changes nothing.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from bot.services import class_calendar
+from bot.delivery.lanes import Lane
+from bot.services import class_calendar, outbox
+from bot.services.errors import ReminderClosed, ReminderGone
 from bot.services.reminder_times import ReminderPolicy
 from storage.models import (
     Appointment,
+    AppointmentKind,
     AppointmentStatus,
+    Attendance,
+    AttendanceStatus,
+    Enrolment,
     EsolClass,
+    Household,
     Member,
+    NoticeKind,
     Reminder,
     ReminderState,
+    Staff,
 )
 from storage.types import utcnow
+
+# Reminder ids beyond this are forged (an integer column: a bigger number cannot be a row).
+MAX_ID = 2**31 - 1
 
 
 def recipients(session: Session, household_id: int) -> list[Member]:
@@ -190,3 +204,237 @@ def replan_class(
         now,
     )
     return sum(plan_enrolment(session, esol, member, policy, now=now) for member in member_ids)
+
+
+# ---------------------------------------------------------------- claiming (the clock)
+
+
+@dataclass(frozen=True)
+class ClaimResult:
+    """What one claim did: how many rows it took and what became of them."""
+
+    claimed: int = 0
+    queued: int = 0
+    missed: int = 0
+    cancelled: int = 0
+
+
+def still_owed(session: Session, row: Reminder) -> bool:
+    """Whether the reminded event still concerns the member: appointment booked for their
+    household, or class active and the member enrolled; the member linked and consented."""
+    member = session.get(Member, row.member_id)
+    if member is None or member.telegram_user_id is None or member.consent_at is None:
+        return False
+    if row.appointment_id is not None:
+        appointment = session.get(Appointment, row.appointment_id)
+        return (
+            appointment is not None
+            and appointment.status == AppointmentStatus.BOOKED
+            and appointment.household_id == member.household_id
+            and appointment.starts_at == row.event_at
+        )
+    esol = session.get(EsolClass, row.class_id)
+    if esol is None or not esol.active:
+        return False
+    enrolled = session.exec(
+        select(Enrolment.id).where(
+            Enrolment.class_id == esol.id,
+            Enrolment.member_id == row.member_id,
+            col(Enrolment.ended_at).is_(None),
+        )
+    ).first()
+    return enrolled is not None
+
+
+def _take(session: Session, now: datetime, limit: int) -> list[int]:
+    """Takes up to ``limit`` due pending rows in one statement, so two claimers never take the
+    same row: an UPDATE whose first act is SQLite's write lock, or FOR UPDATE SKIP LOCKED on
+    PostgreSQL. They are marked queued here and settled by the caller in this transaction."""
+    due = (
+        select(Reminder.id)
+        .where(Reminder.state == ReminderState.PENDING, col(Reminder.due_at) <= now)
+        .order_by(col(Reminder.due_at), col(Reminder.id))
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    rows = session.execute(
+        update(Reminder)
+        .where(
+            col(Reminder.id).in_(due.scalar_subquery()),
+            col(Reminder.state) == ReminderState.PENDING,
+        )
+        .values(state=ReminderState.QUEUED, handled_at=now)
+        .returning(col(Reminder.id))
+    ).all()
+    return sorted(row[0] for row in rows)
+
+
+def claim_due(session: Session, *, now: datetime | None = None, limit: int = 200) -> ClaimResult:
+    """Turns due reminders into outbox notices in this one transaction (so each is sent at most
+    once): cancelled when the event no longer concerns the member, missed when it has started,
+    and of several due together for one member and event only the latest goes."""
+    now = now or utcnow()
+    ids = _take(session, now, limit)
+    if not ids:
+        return ClaimResult()
+    rows = session.exec(
+        select(Reminder)
+        .where(col(Reminder.id).in_(ids))
+        .order_by(col(Reminder.offset_minutes))
+        .execution_options(populate_existing=True)
+    ).all()
+    queued = missed = cancelled = 0
+    sent_for: set[tuple[int, datetime, int | None, int | None]] = set()
+    for row in rows:  # smallest offset first: the latest reminder of an event wins
+        event = (row.member_id, row.event_at, row.appointment_id, row.class_id)
+        row.handled_at = now
+        if not still_owed(session, row):
+            row.state = ReminderState.CANCELLED
+            cancelled += 1
+        elif row.event_at <= now or event in sent_for:
+            row.state = ReminderState.MISSED  # over, or a later reminder of it goes instead
+            missed += 1
+        else:
+            sent_for.add(event)
+            member = session.get(Member, row.member_id)
+            assert member is not None and member.telegram_user_id is not None
+            row.notice_key = f"reminder:{row.id}"
+            # The outbox keeps real time (no ``now``): the notice is due at once, and worth
+            # sending until the event starts.
+            outbox.enqueue(
+                session,
+                key=row.notice_key,
+                chat_id=member.telegram_user_id,
+                kind=NoticeKind.FAMILY_REMINDER,
+                lane=Lane.REMINDER,
+                expires_at=row.event_at,
+                reminder_id=row.id,
+            )
+            queued += 1
+        session.add(row)
+    return ClaimResult(claimed=len(ids), queued=queued, missed=missed, cancelled=cancelled)
+
+
+def next_due(session: Session) -> datetime | None:
+    """When the earliest pending reminder is due (None when nothing is pending)."""
+    return session.exec(
+        select(Reminder.due_at)
+        .where(Reminder.state == ReminderState.PENDING)
+        .order_by(col(Reminder.due_at))
+        .limit(1)
+    ).first()
+
+
+# ---------------------------------------------------------------- the buttons
+
+
+@dataclass(frozen=True)
+class Response:
+    """What pressing a reminder button did: the answer recorded (``changed`` False when it was
+    already), and the appointment a "can't come" may be rebooked from (bookings only)."""
+
+    answer: AttendanceStatus
+    changed: bool
+    rebook_appointment_id: int | None = None
+    staff_told: bool = False
+
+
+def owned(session: Session, reminder_id: int, member_id: int) -> Reminder:
+    """The member's own sent reminder; ReminderGone for anything else (forged, another's)."""
+    if not 0 < reminder_id <= MAX_ID:
+        raise ReminderGone()
+    row = session.get(Reminder, reminder_id)
+    if row is None or row.member_id != member_id or row.state != ReminderState.QUEUED:
+        raise ReminderGone()
+    return row
+
+
+def caseworker_for(session: Session, row: Reminder) -> Staff | None:
+    """Who is told of a "can't come": the appointment's caseworker, else the household's."""
+    staff_id = None
+    if row.appointment_id is not None:
+        appointment = session.get(Appointment, row.appointment_id)
+        staff_id = appointment.staff_id if appointment is not None else None
+    if staff_id is None:
+        member = session.get(Member, row.member_id)
+        household = session.get(Household, member.household_id) if member else None
+        staff_id = household.caseworker_id if household is not None else None
+    staff = session.get(Staff, staff_id) if staff_id is not None else None
+    if staff is None or not staff.active or staff.telegram_user_id is None:
+        return None
+    return staff
+
+
+def _attend(session: Session, row: Reminder, status: AttendanceStatus, now: datetime) -> None:
+    """Records the member's answer for a class session on its one attendance row."""
+    member = session.get(Member, row.member_id)
+    assert member is not None
+    found = session.exec(
+        select(Attendance).where(
+            Attendance.class_id == row.class_id,
+            Attendance.session_on == row.session_on,
+            Attendance.member_id == row.member_id,
+        )
+    ).first()
+    if found is None:
+        found = Attendance(
+            household_id=member.household_id,
+            member_id=row.member_id,
+            class_id=row.class_id,
+            session_on=row.session_on,
+            status=status,
+        )
+    elif found.status not in (AttendanceStatus.WILL_COME, AttendanceStatus.APOLOGY):
+        return  # the caseworker already recorded what happened
+    found.status, found.source, found.recorded_at = status, f"member:{row.member_id}", now
+    session.add(found)
+
+
+def respond(
+    session: Session,
+    reminder_id: int,
+    *,
+    member_id: int,
+    will_come: bool,
+    now: datetime | None = None,
+) -> Response:
+    """Records "I will come" or "I can't come" from a reminder; a "can't come" tells the
+    caseworker at once (once per member and event). Refused for another member's reminder
+    (ReminderGone) and for a cancelled or past event (ReminderClosed), with nothing recorded."""
+    now = now or utcnow()
+    row = owned(session, reminder_id, member_id)
+    if not still_owed(session, row):
+        raise ReminderClosed(reason="cancelled")
+    if row.event_at <= now:
+        raise ReminderClosed(reason="past")
+    answer = AttendanceStatus.WILL_COME if will_come else AttendanceStatus.APOLOGY
+    rebook = None
+    if row.appointment_id is not None and not will_come:
+        appointment = session.get(Appointment, row.appointment_id)
+        if appointment is not None and appointment.kind == AppointmentKind.BOOKING:
+            rebook = appointment.id
+    if row.response == answer:
+        return Response(answer, changed=False, rebook_appointment_id=rebook)
+    row.response, row.responded_at = str(answer), now
+    session.add(row)
+    if row.class_id is not None:
+        _attend(session, row, answer, now)
+    told = False
+    if not will_come:
+        staff = caseworker_for(session, row)
+        if staff is not None and staff.telegram_user_id is not None:
+            event = (
+                f"appt:{row.appointment_id}"
+                if row.appointment_id is not None
+                else f"class:{row.class_id}:{row.session_on}"
+            )
+            told = outbox.enqueue(
+                session,
+                key=f"cantcome:{event}:m{row.member_id}",
+                chat_id=staff.telegram_user_id,
+                kind=NoticeKind.STAFF_CANT_COME,
+                expires_at=max(row.event_at, utcnow()) + timedelta(days=1),
+                reminder_id=row.id,
+            )
+    return Response(answer, changed=True, rebook_appointment_id=rebook, staff_told=told)

@@ -187,10 +187,16 @@ async def test_group_chats_are_told_to_write_privately(harness: Harness) -> None
 
 async def test_features_not_built_yet_say_so_honestly(harness: Harness) -> None:
     amina = await harness.join_family("KH-0013")
+    amina.send_text("/mydata")
+    await amina.wait_for("نسخة من بياناتك غير متاح في سند بعد")
+    # A family without a provider for its district is told whom to contact, not shown nothing.
     amina.press_button("📅 حجز موعد")
-    await amina.wait_for("حجز المواعيد في سند غير جاهز بعد")
-    amina.press_button("📚 دروس اللغة الإنجليزية")
-    await amina.wait_for("أوقات دروس اللغة الإنجليزية غير موجودة في سند بعد")
+    await amina.wait_for("تواصل مع فريق إعادة التوطين في البلدية")
+    _, kim = await harness.join_staff("coordinator", "Kim")
+    kim.press_button("📣 Send a notice")
+    await kim.wait_for("Sending notices to families is not ready yet in Sanad.")
+    kim.press_button("📊 Figures")
+    await kim.wait_for("Provider figures are not ready yet in Sanad.")
 
 
 async def test_staff_join_and_coordinators_invite_from_telegram(harness: Harness) -> None:
