@@ -90,6 +90,9 @@ class Household(SQLModel, table=True):
     caseworker_id: int | None = Field(default=None, foreign_key="staff.id", index=True)
     language: str | None = None  # the household's preferred language, when registered with one
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # Erased on request (bot/services/privacy.py): names, Telegram ids and words are gone;
+    # the row stays, anonymous, so the statistics still count it.
+    erased_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class Member(SQLModel, table=True):
@@ -160,6 +163,18 @@ class AuditEvent(SQLModel, table=True):
     action: str = Field(index=True)
     subject: str = Field(index=True)  # "ticket:42", "invite:9", "household:3"
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # Hash chain (bot/services/audit.py): each row's hash covers its content and the previous
+    # row's hash, so a change, deletion or reordering is detected by ``admin audit verify``.
+    prev_hash: str | None = None
+    hash: str | None = Field(default=None, index=True)
+
+
+class AuditHead(SQLModel, table=True):
+    """The newest link of the audit chain (one row), locked by each writer to append in order."""
+
+    id: int = Field(default=1, primary_key=True)
+    last_event_id: int | None = None
+    last_hash: str = ""
 
 
 class TicketStatus(StrEnum):
@@ -268,6 +283,8 @@ class TicketMessage(SQLModel, table=True):
     source_message_id: int | None = Field(
         default=None, sa_column=Column(BigInteger, nullable=True)
     )
+    # When retention (or erasure) removed the text, translation and file of this message.
+    purged_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class MessageLink(SQLModel, table=True):
@@ -323,6 +340,11 @@ class NoticeKind(StrEnum):
     FAMILY_APPOINTMENT_CANCELLED = "family.appointment_cancelled"  # by staff; offers new times
     FAMILY_ENROLLED = "family.enrolled"  # put in an ESOL class, with its timetable
     FAMILY_REMINDER = "family.reminder"  # an appointment or class session is coming
+    # Broadcasts, figures, support window (issue 10) and privacy rights (issue 11).
+    FAMILY_BROADCAST = "family.broadcast"  # one family member's copy of a broadcast
+    STAFF_BROADCAST_UNREACHABLE = "staff.broadcast_unreachable"  # families who blocked the bot
+    STAFF_SUPPORT_ENDING = "staff.support_ending"  # monthly: support ends within 6 months
+    STAFF_ERASURE_REQUEST = "staff.erasure_request"  # a family asked for their data deleted
 
 
 class NoticeState(StrEnum):
@@ -578,3 +600,87 @@ class Attendance(SQLModel, table=True):
     status: AttendanceStatus = Field(sa_column=Column(String(20), nullable=False))
     source: str = ""  # "member:7" (a button) or "staff:3"
     recorded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+# --- Broadcasts (issue 10) and privacy requests (issue 11) -------------------------------------
+
+
+class BroadcastState(StrEnum):
+    """Where a broadcast stands."""
+
+    DRAFT = "draft"  # being written; audience and translations chosen
+    SCHEDULED = "scheduled"  # confirmed, waiting for ``scheduled_for``
+    SENDING = "sending"  # recipients being queued and sent (resumed after a restart)
+    DONE = "done"
+    CANCELLED = "cancelled"  # what was not yet sent is not sent
+
+
+class Broadcast(SQLModel, table=True):
+    """A notice from a coordinator to a chosen audience of family members.
+
+    ``key`` makes confirming idempotent (a double tap sends one broadcast); ``audience`` is the
+    filter as data; ``translations`` holds each language's text and where it came from.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True)
+    created_by: int = Field(foreign_key="staff.id", index=True)
+    text: str = ""
+    language: str = "en"  # the language ``text`` is written in
+    attachment_kind: str | None = None  # "photo" or "document"
+    attachment_file_id: str | None = None
+    audience: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # {"ar": {"text": "...", "source": "machine" | "staff" | "original", "model": "..."}}
+    translations: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False)
+    )
+    state: BroadcastState = Field(
+        default=BroadcastState.DRAFT, sa_column=Column(String(20), nullable=False, index=True)
+    )
+    recipients: int = 0  # counted when confirmed
+    scheduled_for: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    confirmed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    cancelled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    cancelled_by: int | None = Field(default=None, foreign_key="staff.id")
+    progress_chat_id: int | None = Field(default=None, sa_column=Column(BigInteger))
+    progress_message_id: int | None = Field(default=None, sa_column=Column(BigInteger))
+    delivered: int = 0
+    failed: int = 0
+    blocked: int = 0
+
+
+class BroadcastDelivery(SQLModel, table=True):
+    """One member's copy of a broadcast: queued once (unique), its notice found by key."""
+
+    __table_args__ = (UniqueConstraint("broadcast_id", "member_id", name="uq_broadcast_member"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    broadcast_id: int = Field(foreign_key="broadcast.id", index=True)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    notice_key: str
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ErasureState(StrEnum):
+    """A family's request to delete their data."""
+
+    REQUESTED = "requested"
+    ERASED = "erased"  # a coordinator confirmed; the household was erased
+    DECLINED = "declined"  # a coordinator declined (the reason is in the audit trail)
+
+
+class ErasureRequest(SQLModel, table=True):
+    """A family member asked (with /mydata) for their household's data to be deleted."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    household_id: int = Field(foreign_key="household.id", index=True)
+    member_id: int | None = Field(default=None, foreign_key="member.id")
+    state: ErasureState = Field(
+        default=ErasureState.REQUESTED, sa_column=Column(String(20), nullable=False)
+    )
+    requested_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    decided_by: int | None = Field(default=None, foreign_key="staff.id")
+    decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
