@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 # `make bench` runs benchmarks/bench_<name>.py for each name, in this order.
-BENCHMARKS := translation relay safeguarding pacing delivery inbound kill scale reminders
+BENCHMARKS := translation relay safeguarding pacing delivery inbound kill scale reminders stats privacy
 
 .PHONY: help install run demo test test-fast lint format typecheck i18n-extract i18n-update \
         i18n-compile i18n-check db-upgrade bench fixture-models clean

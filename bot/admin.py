@@ -14,7 +14,7 @@ from typing import Any, NoReturn
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
-from bot.services import audit, classes, directory, invites, registry, routing
+from bot.services import audit, classes, directory, invites, reference_data, registry
 from bot.services.argos_models import (
     ModelError,
     ModelInfo,
@@ -22,11 +22,12 @@ from bot.services.argos_models import (
     install_models,
     installed_models,
 )
-from bot.services.errors import DomainError
+from bot.services.errors import Conflict, DomainError, InvalidInput, LotTaken, StillInUse
 from bot.services.triage_report import format_table, json_rows, read_lines, triage_rows
 from bot.settings import Settings
 from storage.db import Database, DatabaseConfigError, describe_error
-from storage.models import RoutingRule
+from storage.models import ErasureState, Provider
+from storage.types import utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -237,24 +238,25 @@ def cmd_add_routing_rule(
     district = registry.find_district(session, args.district)
     provider = registry.find_provider(session, args.provider)
     category = registry.find_category(session, args.category) if args.category else None
-    existing = directory.same_rule(
-        session, district_id=district.id or 0, category_id=category.id if category else None
-    )
-    if existing is not None:
+    try:
+        rule = reference_data.add_rule(
+            session,
+            person=None,
+            district_id=district.id or 0,
+            provider_id=provider.id or 0,
+            category_id=category.id if category else None,
+        )
+    except Conflict as exc:
+        if str(exc) != "rule exists":
+            raise _refused(exc) from None
         # Two rules for the same district and category: only the newest would ever apply.
         what = f"{category.code} requests" if category else "every request"
+        existing = exc.details["rule_id"]
         raise Abort(
-            f"rule {existing.id} already routes {what} from {district.name}; remove it first "
-            f"(remove-routing-rule {existing.id}) to route them elsewhere",
-            rule_id=existing.id,
-        )
-    rule = routing.add_routing_rule(
-        session,
-        district_id=district.id or 0,
-        provider_id=provider.id or 0,
-        category_id=category.id if category else None,
-    )
-    audit.record(session, actor="admin", action="routing.rule.add", subject=f"rule:{rule.id}")
+            f"rule {existing} already routes {what} from {district.name}; remove it first "
+            f"(remove-routing-rule {existing}) to route them elsewhere",
+            rule_id=existing,
+        ) from None
     return {"rule_id": rule.id, "district": district.name, "provider": provider.name,
             "category": category.code if category else None}  # fmt: skip
 
@@ -270,12 +272,10 @@ def cmd_remove_routing_rule(
     args: argparse.Namespace, session: Session, settings: Settings
 ) -> dict[str, Any]:
     """Switches a routing rule off (kept for the record of past decisions)."""
-    rule = session.get(RoutingRule, args.rule_id)
-    if rule is None or not rule.active:
-        raise Abort(f"no active routing rule {args.rule_id}")
-    rule.active = False
-    session.add(rule)
-    audit.record(session, actor="admin", action="routing.rule.remove", subject=f"rule:{rule.id}")
+    try:
+        rule = reference_data.remove_rule(session, person=None, rule_id=args.rule_id)
+    except DomainError:
+        raise Abort(f"no active routing rule {args.rule_id}") from None
     return {"rule_id": rule.id, "active": False}
 
 
@@ -294,10 +294,83 @@ def cmd_outbox(args: argparse.Namespace, session: Session, settings: Settings) -
     return result
 
 
+def cmd_inbox(args: argparse.Namespace, session: Session, settings: Settings) -> dict[str, Any]:
+    """Incoming updates by state; with --failed, those whose handlers failed every attempt
+    (ids, attempts and the error's class, never their content)."""
+    from bot.services import inbox
+
+    result: dict[str, Any] = {"states": inbox.counts(session)}
+    if args.failed:
+        result["failed"] = [
+            {"update_id": row.update_id, "chat": row.chat_id, "attempts": row.attempts,
+             "error": row.last_error, "received": row.received_at, "at": row.handled_at}
+            for row in inbox.failed(session, limit=args.limit)
+        ]  # fmt: skip
+    return result
+
+
 class BadValue(Abort):
     """A value the command cannot use (a date, a weekday, an unknown class): status 2."""
 
     status = 2
+
+
+# --- Privacy rights and the audit chain (issue 11) -------------------------------------------
+
+
+def cmd_export(args: argparse.Namespace, session: Session, settings: Settings) -> dict[str, Any]:
+    """Everything held about a household: with --out to a file (600), else printed."""
+    from bot.services import privacy
+
+    household = privacy.household_by_ref(session, args.family)
+    data = privacy.export_for_staff(
+        session, household_id=household.id or 0, actor="admin", now=utcnow()
+    )
+    counts = {k: len(v) for k, v in data.items() if isinstance(v, list)}
+    if args.out:
+        path = Path(args.out)
+        path.touch(mode=0o600)
+        path.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
+        return {"family": args.family, "out": str(path), "rows": counts}
+    if args.json:
+        return {"family": args.family, "export": data}
+    return {"family": args.family, "rows": counts, "hint": "add --out FILE or --json for the data"}
+
+
+def cmd_erase(args: argparse.Namespace, session: Session, settings: Settings) -> dict[str, Any]:
+    """Erases a household's names, Telegram ids and words; anonymous counts stay."""
+    from bot.services import privacy
+
+    household = privacy.household_by_ref(session, args.family)
+    if not args.yes:
+        raise Abort("erasure cannot be undone: run again with --yes; nothing was changed")
+    now = utcnow()
+    requests = privacy.open_requests(session)
+    counts = privacy.erase(session, household_id=household.id or 0, actor="admin", now=now)
+    for request in requests:
+        if request.household_id == household.id:
+            request.state, request.decided_at = ErasureState.ERASED, now
+            session.add(request)
+    return {"family": args.family, "household_id": household.id, "erased": counts}
+
+
+def cmd_audit(args: argparse.Namespace, session: Session, settings: Settings) -> dict[str, Any]:
+    """``verify``: checks the hash chain; ``show --family REF``: the household's trail."""
+    from bot.services import privacy
+
+    if args.what == "verify":
+        verdict = audit.verify(session)
+        if not verdict.ok:
+            raise Abort(
+                f"audit chain broken at event {verdict.broken_id}: {verdict.reason}",
+                checked=verdict.checked, broken_id=verdict.broken_id,
+            )  # fmt: skip
+        return {"checked": verdict.checked, "chain": "intact"}
+    if not args.family:
+        raise BadValue("audit show needs --family REF")
+    household = privacy.household_by_ref(session, args.family)
+    events = privacy.trail(session, household_id=household.id or 0, actor="admin")
+    return {"family": args.family, "events": events}
 
 
 def _class_row(row: classes.ClassRow) -> dict[str, Any]:
@@ -366,6 +439,236 @@ def cmd_list(args: argparse.Namespace, session: Session, settings: Settings) -> 
     """Lists one kind of registered data (districts, schemes, categories, providers…)."""
     rows = LISTINGS[args.command](session)
     return {args.command: rows, "count": len(rows)}
+
+
+# --- Contract figures and the support window (issue 10) -------------------------------------
+
+STATS_SUMMARY = ("level", "provider", "lot", "tickets_opened", "urgent",
+                 "first_response_median_wh", "first_response_p90_wh", "resolution_median_wh",
+                 "resolution_p90_wh", "overdue_now", "breached", "appointments_kept",
+                 "appointments_missed", "esol_attendance_rate", "families_unreachable")  # fmt: skip
+
+
+def cmd_stats(args: argparse.Namespace, session: Session, settings: Settings) -> dict[str, Any]:
+    """Contract figures for a period (default: this month so far), the same as /stats."""
+    from bot.services import stats
+    from storage.types import utcnow as clock
+
+    now = clock()
+    try:
+        end = stats.parse_date(args.end) if args.end else stats.local_today(now)
+        start = stats.parse_date(args.start) if args.start else end.replace(day=1)
+        period = stats.make_period(start, end)
+    except DomainError as exc:
+        raise BadValue(f"bad period: {exc}", **exc.details) from None
+    figures = stats.compute(session, period=period, now=now, provider_id=args.provider)
+    if args.provider is not None and not figures.rows[0].provider:
+        raise BadValue(f"no provider with id {args.provider}")
+    result = stats.to_json(figures)
+    if args.csv:
+        path = Path(args.csv)
+        if not path.parent.is_dir():
+            raise Abort(f"the folder of {args.csv} does not exist")
+        path.write_bytes(stats.to_csv(figures))
+        result["csv"] = str(path)
+    if not args.json:
+        result["rows"] = [{k: row[k] for k in STATS_SUMMARY} for row in result["rows"]]
+    return result
+
+
+def cmd_support_window(
+    args: argparse.Namespace, session: Session, settings: Settings
+) -> dict[str, Any]:
+    """Households whose support ends within --months (default 6), with their caseworker."""
+    from bot.services import stats, support_window
+    from storage.types import utcnow as clock
+
+    today = stats.local_today(clock())
+    try:
+        endings = support_window.ending_all(session, today=today, months=args.months)
+    except DomainError:
+        raise BadValue(f"--months must be 1 to {support_window.MAX_MONTHS}") from None
+    rows = [
+        {"ref": e.reference, "district": e.district,
+         "support_ends_on": e.support_ends_on.isoformat(), "caseworker_id": e.caseworker_id,
+         "caseworker": e.caseworker or None}
+        for e in endings
+    ]  # fmt: skip
+    return {"from": today.isoformat(), "months": args.months, "households": rows,
+            "count": len(rows)}  # fmt: skip
+
+
+# --- Reference data: providers, Lots, districts, staff (issue 10) --------------------------
+# Thin wrappers over bot.services.reference_data: the same rules and audit rows as the
+# coordinators' Telegram buttons (actor "admin"); its terse refusals are reworded here.
+
+NAME_RULES = {
+    "name": f"a name is one line of 1 to {reference_data.MAX_NAME} characters",
+    "provider": "a caseworker or lead belongs to a provider: add --provider NAME",
+    "coordinator_provider": "a coordinator belongs to no provider: leave out --provider",
+}
+
+
+def _refused(exc: DomainError, *, provider: str = "the provider") -> Abort:
+    """An operator's one-line reason for a refused change (status 2 for a bad value)."""
+    details, message = exc.details, str(exc)
+    if isinstance(exc, LotTaken):
+        return Abort(
+            f"{details['district']} is in the Lot of {details['from_provider']!r}. Add --move "
+            "to give it to the new provider (the current one loses it); nothing was changed",
+            district=details["district"], from_provider=details["from_provider"],
+        )  # fmt: skip
+    if isinstance(exc, StillInUse):
+        held = [str(d) for d in details.get("districts") or []]  # type: ignore[attr-defined]
+        rules = [int(r) for r in details.get("rules") or []]  # type: ignore[attr-defined]
+        return Abort(
+            f"{provider} still holds districts ({', '.join(held) or 'none'}) and routing rules "
+            f"({', '.join(f'#{r}' for r in rules) or 'none'}): give its districts to another "
+            "provider (move-district DISTRICT --to PROVIDER --move) and remove its rules "
+            "(remove-routing-rule ID) first; nothing was changed",
+            districts=held, rules=rules,
+        )  # fmt: skip
+    if isinstance(exc, InvalidInput):
+        reason = str(details.get("reason", ""))
+        return BadValue(f"{NAME_RULES.get(reason, message)}; nothing was changed")
+    texts = {
+        "provider exists": f"provider already exists: {details.get('name')!r}",
+        "district exists": f"district already exists: {details.get('name')!r}",
+        "provider inactive": f"provider {details.get('provider')!r} is switched off: run "
+        "activate-provider first",
+        "already held": f"{details.get('district')} is already in the Lot of "
+        f"{details.get('provider')!r}",
+    }
+    return Abort(f"{texts.get(message, message)}; nothing was changed")
+
+
+def cmd_rename_provider(
+    args: argparse.Namespace, session: Session, settings: Settings
+) -> dict[str, Any]:
+    """Renames a provider (and its Lot's name)."""
+    provider = registry.find_provider(session, args.old)
+    old = provider.name
+    try:
+        if reference_data.clean_name(args.new) == old:
+            raise Abort(f"the provider is already called {old!r}; nothing was changed")
+        reference_data.rename_provider(
+            session, person=None, provider_id=provider.id or 0, name=args.new
+        )
+    except DomainError as exc:
+        raise _refused(exc) from None
+    return {"provider_id": provider.id, "old_name": old, "name": provider.name}
+
+
+def cmd_provider_active(
+    args: argparse.Namespace, session: Session, settings: Settings
+) -> dict[str, Any]:
+    """Switches a provider on, or off once it holds no district and no routing rule."""
+    provider = registry.find_provider(session, args.name)
+    on = args.command == "activate-provider"
+    if provider.active == on:
+        state = "on" if on else "off"
+        raise Abort(f"{provider.name!r} is already switched {state}; nothing was changed")
+    try:
+        change = reference_data.set_provider_active(
+            session, person=None, provider_id=provider.id or 0, active=on
+        )
+    except DomainError as exc:
+        raise _refused(exc, provider=repr(provider.name)) from None
+    # Its staff stay as they are: the operator decides about each (deactivate-staff).
+    return {"provider_id": provider.id, "name": provider.name, "active": on,
+            "active_staff": change.staff}  # fmt: skip
+
+
+def cmd_move_district(
+    args: argparse.Namespace, session: Session, settings: Settings
+) -> dict[str, Any]:
+    """Gives a district to a provider's Lot; taking it from another provider needs --move."""
+    district = registry.find_district(session, args.district)
+    provider = registry.find_provider(session, args.to)
+    try:
+        moved = reference_data.move_district(
+            session,
+            person=None,
+            district_id=district.id or 0,
+            provider_id=provider.id or 0,
+            move=args.move,
+        )
+    except DomainError as exc:
+        raise _refused(exc) from None
+    return {"district": moved.district, "to_provider": moved.to_provider,
+            "from_provider": moved.from_provider, "lot_id": district.lot_id}  # fmt: skip
+
+
+def cmd_add_district(
+    args: argparse.Namespace, session: Session, settings: Settings
+) -> dict[str, Any]:
+    """Registers a district, in no Lot until move-district gives it to a provider."""
+    try:
+        district = reference_data.add_district(
+            session, person=None, name=args.name, self_coordinated=args.self_coordinated
+        )
+    except DomainError as exc:
+        raise _refused(exc) from None
+    return {"district_id": district.id, "name": district.name,
+            "self_coordinated": district.self_coordinated, "lot_id": None}  # fmt: skip
+
+
+def _staff_change(session: Session, change: reference_data.StaffChange) -> dict[str, Any]:
+    """What a role or activation change did, as plain JSON values (never a name)."""
+    staff = change.staff
+    provider = session.get(Provider, staff.provider_id) if staff.provider_id else None
+    return {
+        "staff_id": staff.id, "role": staff.role.value,
+        "provider": provider.name if provider else None, "active": staff.active,
+        # Their families keep them as caseworker; their open requests went back to the
+        # provider's queue, whose staff are told; appointments to come are not moved.
+        "households": change.households, "requests_returned": change.returned,
+        "appointments_to_come": change.appointments,
+        "invites_withdrawn": change.invites_withdrawn,
+    }  # fmt: skip
+
+
+def cmd_set_role(args: argparse.Namespace, session: Session, settings: Settings) -> dict[str, Any]:
+    """Changes a member of staff's role (and provider); a caseworker hands back open requests."""
+    staff = registry.get_staff(session, args.staff)
+    provider = registry.find_provider(session, args.provider) if args.provider else None
+    try:
+        change = reference_data.change_role(
+            session,
+            person=None,
+            staff_id=staff.id or 0,
+            role=args.role,
+            provider_id=provider.id if provider else None,
+        )
+    except Conflict as exc:
+        if str(exc) != "unchanged":
+            raise _refused(exc) from None
+        holder = session.get(Provider, staff.provider_id) if staff.provider_id else None
+        where = f" of {holder.name!r}" if holder else ""
+        raise Abort(
+            f"staff {args.staff} is already a {staff.role.value}{where}; nothing was changed"
+        ) from None
+    except DomainError as exc:
+        raise _refused(exc) from None
+    return _staff_change(session, change)
+
+
+def cmd_staff_active(
+    args: argparse.Namespace, session: Session, settings: Settings
+) -> dict[str, Any]:
+    """Switches a member of staff on or off; off ends their invites and hands back requests."""
+    staff = registry.get_staff(session, args.staff)
+    on = args.command == "activate-staff"
+    if staff.active == on:
+        state = "on" if on else "off"
+        raise Abort(f"staff {args.staff} is already switched {state}; nothing was changed")
+    try:
+        change = reference_data.set_staff_active(
+            session, person=None, staff_id=staff.id or 0, active=on, now=utcnow()
+        )
+    except DomainError as exc:
+        raise _refused(exc) from None
+    return _staff_change(session, change)
 
 
 LISTINGS: dict[str, Callable[[Session], list[dict[str, Any]]]] = {
@@ -452,8 +755,43 @@ def build_parser() -> argparse.ArgumentParser:
     add("routing-rules", cmd_routing_rules, "show how every district is routed")
     sub = add("remove-routing-rule", cmd_remove_routing_rule, "switch a routing rule off")
     sub.add_argument("rule_id", type=int)
+    sub = add("rename-provider", cmd_rename_provider, "rename a provider (and its Lot)")
+    sub.add_argument("old", metavar="NAME")
+    sub.add_argument("new", metavar="NEW_NAME")
+    sub = add("activate-provider", cmd_provider_active, "switch a provider back on")
+    sub.add_argument("name", metavar="NAME")
+    sub = add(
+        "deactivate-provider",
+        cmd_provider_active,
+        "switch a provider off (once it holds no district and no routing rule)",
+    )
+    sub.add_argument("name", metavar="NAME")
+    sub = add("move-district", cmd_move_district, "give a district to a provider's Lot")
+    sub.add_argument("district", metavar="DISTRICT")
+    sub.add_argument("--to", required=True, metavar="PROVIDER", help="the provider receiving it")
+    sub.add_argument(
+        "--move", action="store_true", help="take it from the provider whose Lot holds it now"
+    )
+    sub = add("add-district", cmd_add_district, "register a district (in no Lot yet)")
+    sub.add_argument("name", metavar="NAME")
+    sub.add_argument(
+        "--self-coordinated", action="store_true", help="the district coordinates its own support"
+    )
+    sub = add("set-role", cmd_set_role, "change a member of staff's role (and provider)")
+    sub.add_argument("--staff", type=int, required=True, help="staff id")
+    sub.add_argument("--role", required=True, choices=["caseworker", "lead", "coordinator"])
+    sub.add_argument("--provider", help="caseworkers and leads: default, the one they have")
+    for name, what in (
+        ("activate", "switch a member of staff back on"),
+        ("deactivate", "switch a member of staff off (requests go back)"),
+    ):
+        sub = add(f"{name}-staff", cmd_staff_active, what)
+        sub.add_argument("--staff", type=int, required=True, help="staff id")
     sub = add("outbox", cmd_outbox, "count notices by state; --failed lists undelivered ones")
     sub.add_argument("--failed", action="store_true", help="list notices that finally failed")
+    sub.add_argument("--limit", type=int, default=100, help="at most this many (newest first)")
+    sub = add("inbox", cmd_inbox, "count incoming updates by state; --failed lists failed ones")
+    sub.add_argument("--failed", action="store_true", help="list updates whose handlers failed")
     sub.add_argument("--limit", type=int, default=100, help="at most this many (newest first)")
     sub = add("add-class", cmd_add_class, "register a weekly ESOL class")
     sub.add_argument("--name", required=True)
@@ -473,6 +811,24 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--family", required=True)
         sub.add_argument("--member", required=True)
         sub.add_argument("--class", dest="class_id", required=True, type=int)
+    sub = add("export", cmd_export, "everything held about a household (audited)")
+    sub.add_argument("--family", required=True)
+    sub.add_argument("--out", help="write the JSON export to FILE (readable by you only)")
+    sub = add("erase", cmd_erase, "erase a household's names, Telegram ids and words")
+    sub.add_argument("--family", required=True)
+    sub.add_argument("--yes", action="store_true", help="confirm: erasure cannot be undone")
+    sub = add("audit", cmd_audit, "verify the audit hash chain, or show a household's trail")
+    sub.add_argument("what", choices=["verify", "show"])
+    sub.add_argument("--family", help="with show: the household reference")
+    sub = add("stats", cmd_stats, "contract figures for a period (as /stats)")
+    sub.add_argument(
+        "--from", dest="start", help="first day, YYYY-MM-DD (default: 1st of --to's month)"
+    )
+    sub.add_argument("--to", dest="end", help="last day, YYYY-MM-DD (default: today)")
+    sub.add_argument("--provider", type=int, help="one provider's figures (default: all)")
+    sub.add_argument("--csv", metavar="FILE", help="also write the figures as CSV to FILE")
+    sub = add("support-window", cmd_support_window, "households whose 5-year support ends soon")
+    sub.add_argument("--months", type=int, default=6, help="how far ahead (1-24, default 6)")
     for name in LISTINGS:
         add(name, cmd_list, f"list the registered {name}")
     return parser

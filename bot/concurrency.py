@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Coroutine, Hashable
+from collections.abc import Awaitable, Callable, Coroutine, Hashable
 from typing import Any
 
 from telegram import Update
@@ -41,9 +41,16 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
     waits only for the one before it in its own chat, so a slow chat delays nobody else.
     """
 
-    def __init__(self, running: int = RUNNING, accepted: int = ACCEPTED) -> None:
+    def __init__(
+        self,
+        running: int = RUNNING,
+        accepted: int = ACCEPTED,
+        on_finished: Callable[[object], None] | None = None,
+    ) -> None:
         super().__init__(max_concurrent_updates=max(accepted, running))
         self.running = running
+        # Told when an update's handlers have run to the end (the inbox marks it handled).
+        self.on_finished = on_finished
         self._slots = asyncio.BoundedSemaphore(running)
         self._tails: dict[Hashable, asyncio.Future[None]] = {}
 
@@ -61,6 +68,8 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
             async with self._slots:
                 started = True
                 await coroutine
+            if self.on_finished is not None:
+                self.on_finished(update)
         finally:
             if not started and isinstance(coroutine, Coroutine):
                 coroutine.close()  # cancelled while waiting: never leave it un-awaited

@@ -707,6 +707,8 @@ async def run_demo(
                 if app.running:
                     await app.stop()
                 await app.shutdown()
+                if app.post_shutdown is not None:  # as run_polling does: background work stops
+                    await app.post_shutdown(app)
         await api.stop()
         db.dispose()
         out_of_models.cleanup()

@@ -20,6 +20,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from telegram import Update
 from telegram.error import TelegramError
 
+from bot.delivery import heartbeat
+from bot.services import lease
 from bot.settings import Settings
 from storage.db import Database, DatabaseConfigError, describe_error
 
@@ -240,7 +242,20 @@ def run_bot(settings: Settings) -> int:
     try:
         if not asyncio.run(wait_for_bot_api(settings)):
             return 1
+        holder = lease.Holder.this_process()
+        with db.session() as session:
+            taken = lease.acquire(session, holder)
+        if taken is not None:
+            print(
+                "cannot start: another Sanad is already running on this database "
+                f"(host {taken.host}, pid {taken.pid}, since {taken.since:%Y-%m-%d %H:%M} UTC); "
+                "stop it first. A stopped one frees the database at once; one on another "
+                f"machine that died frees it at {taken.expires_at:%H:%M:%S} UTC.",
+                file=sys.stderr,
+            )
+            return 1
         app = build_application(settings, db)
+        app.bot_data.extras[heartbeat.HOLDER] = holder
         if settings.webhook_url:
             logger.info("starting in webhook mode on port %s", settings.webhook_port)
             app.run_webhook(
@@ -265,8 +280,33 @@ def run_bot(settings: Settings) -> int:
     return 0
 
 
+def health_command(argv: list[str]) -> int:
+    """``python -m bot health [--json]``: 0 when healthy, 1 when not, 2 when unreadable."""
+    from bot.health import render, report
+
+    as_json = "--json" in argv
+    try:
+        settings = Settings.from_env()
+        db = Database(settings.database_url)
+    except (ValueError, DatabaseConfigError) as exc:
+        print(f"cannot check: {exc}", file=sys.stderr)
+        return 2
+    try:
+        with db.session() as session:
+            found = report(session)
+    except SQLAlchemyError as exc:
+        print(f"cannot check: {describe_error(exc, settings.database_url)}", file=sys.stderr)
+        return 2
+    finally:
+        db.dispose()
+    print(render(found, as_json))
+    return 0 if found["ok"] else 1
+
+
 def run_from_command_line(argv: list[str]) -> int:
-    """``python -m bot [run|demo] [--interactive | --no-interactive]``."""
+    """``python -m bot [run|demo|health] [--interactive | --no-interactive | --json]``."""
+    if argv[:1] == ["health"]:
+        return health_command(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m bot")
     parser.add_argument(
         "mode", nargs="?", choices=["run", "demo"],

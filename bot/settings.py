@@ -53,6 +53,8 @@ class Settings:
     send_rate_per_chat: float = 1.0
     # Sent and cancelled notices are deleted after this many days (failed ones are kept).
     outbox_keep_days: int = 30
+    # Words, translations and files of requests resolved longer ago than this are deleted.
+    retention_days: int = 90
     # This process's name on its outbox claims: each process draining one database needs its own.
     outbox_worker: str = "main"
     # An arrival date may be planned ahead, but not further than this many days from today.
@@ -92,6 +94,7 @@ class Settings:
             send_rate=float(_env("SEND_RATE", str(defaults.send_rate))),
             send_rate_per_chat=float(_env("SEND_RATE_PER_CHAT", str(defaults.send_rate_per_chat))),
             outbox_keep_days=int(_env("OUTBOX_KEEP_DAYS", str(defaults.outbox_keep_days))),
+            retention_days=int(_env("RETENTION_DAYS", str(defaults.retention_days))),
             outbox_worker=_env("OUTBOX_WORKER", defaults.outbox_worker),
             arrival_horizon_days=int(
                 _env("ARRIVAL_HORIZON_DAYS", str(defaults.arrival_horizon_days))

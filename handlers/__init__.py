@@ -21,6 +21,7 @@ from bot.context import SanadContext
 from handlers import (
     appointments,
     booking,
+    broadcast,
     classes,
     diary,
     diary_add,
@@ -29,17 +30,25 @@ from handlers import (
     family_tickets,
     gate,
     invite,
+    invite_flow,
     language,
     menu,
     messages,
+    mydata,
+    privacy_admin,
+    reference_data,
     reminders,
     report,
+    routing_admin,
     slots,
+    staff_admin,
     staff_tickets,
     start,
+    stats,
+    support_window,
     translate,
 )
-from handlers.callbacks import ClassAction, DiaryAction, Prefix, ReminderAction
+from handlers.callbacks import ClassAction, DiaryAction, Prefix, ReminderAction, StatsAction
 from handlers.callbacks import pattern as callback_pattern
 from handlers.common import person_of
 
@@ -70,7 +79,10 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(CommandHandler("language", language.language_command, filters=private))
     app.add_handler(CommandHandler("cancel", fallback.cancel_command, filters=private))
     app.add_handler(CommandHandler("invite", invite.invite_command, filters=private))
-    app.add_handler(CommandHandler("mydata", menu.mydata_command, filters=private))
+    app.add_handler(CommandHandler("mydata", mydata.mydata_command, filters=private))
+    app.add_handler(
+        CommandHandler("audit", _staff_only(privacy_admin.audit_command), filters=private)
+    )
     app.add_handler(CommandHandler("report", messages.report_command, filters=private))
     app.add_handler(CommandHandler("tickets", messages.tickets_command, filters=private))
     app.add_handler(CommandHandler("book", booking.book_command, filters=private))
@@ -91,10 +103,54 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(CallbackQueryHandler(menu.help_button, pattern=r"^menu:help$"))
     app.add_handler(CallbackQueryHandler(messages.report_command, pattern=r"^menu:report$"))
     app.add_handler(CallbackQueryHandler(messages.tickets_command, pattern=r"^menu:tickets$"))
+    # Contract figures and the support window (handlers/stats.py, support_window.py): the
+    # services refuse caseworkers (figures) and anyone not staff.
+    app.add_handler(CommandHandler("stats", _staff_only(stats.stats_command), filters=private))
     app.add_handler(
-        CallbackQueryHandler(menu.not_ready_button, pattern=r"^menu:(broadcast|stats)$")
+        CallbackQueryHandler(_staff_only(stats.stats_command), pattern=r"^menu:stats$")
     )
+    app.add_handler(
+        CallbackQueryHandler(
+            _staff_only(stats.period_button),
+            pattern=callback_pattern(Prefix.STATS, StatsAction.PERIOD, 2),
+        )
+    )
+    app.add_handler(
+        CommandHandler("support", _staff_only(support_window.support_command), filters=private)
+    )
+    app.add_handler(
+        CallbackQueryHandler(
+            _staff_only(support_window.support_command),
+            pattern=callback_pattern(Prefix.STATS, StatsAction.SUPPORT),
+        )
+    )
+    # Coordinators' broadcasts (handlers/broadcast.py): the service refuses anyone else.
+    app.add_handler(CommandHandler("broadcast", broadcast.broadcast_command, filters=private))
+    app.add_handler(CallbackQueryHandler(broadcast.broadcast_command, pattern=r"^menu:broadcast$"))
+    app.add_handler(CallbackQueryHandler(broadcast.button, pattern=rf"^{Prefix.BROADCAST}:"))
     app.add_handler(CallbackQueryHandler(invite.invite_button, pattern=r"^menu:invite$"))
+    # Invites with buttons and reference data (coordinators; the handlers refuse other staff).
+    for name, command in (
+        ("providers", reference_data.providers_command),
+        ("districts", reference_data.districts_command),
+        ("routing", routing_admin.routing_command),
+        ("staff", staff_admin.staff_command),
+    ):
+        app.add_handler(CommandHandler(name, _staff_only(command), filters=private))
+    app.add_handler(
+        CallbackQueryHandler(_staff_only(reference_data.home), pattern=r"^menu:refdata$")
+    )
+    for prefix, admin_buttons in (
+        (Prefix.INVITE, invite_flow.BUTTONS),
+        (Prefix.ADMIN, reference_data.BUTTONS + routing_admin.BUTTONS + staff_admin.BUTTONS),
+    ):
+        for admin_button, admin_action, admin_args in admin_buttons:
+            app.add_handler(
+                CallbackQueryHandler(
+                    _staff_only(admin_button),
+                    pattern=callback_pattern(prefix, admin_action, admin_args),
+                )
+            )
     # The diary and ESOL classes (handlers/appointments.py, diary.py, diary_add.py, classes.py).
     for name, command in (
         ("appointments", appointments.appointments_command),
@@ -138,6 +194,9 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         (Prefix.SLOTS, slots.BUTTONS, _staff_only),
         (Prefix.BOOKING, booking.BUTTONS, _members_only),
         (Prefix.APPOINTMENTS, family_appointments.BUTTONS, _members_only),
+        # Privacy rights: a family's /mydata buttons, coordinators' decisions and trails.
+        (Prefix.PRIVACY, mydata.BUTTONS, _members_only),
+        (Prefix.PRIVACY, privacy_admin.BUTTONS, _staff_only),
     ):
         for button, button_action, count in buttons:
             app.add_handler(

@@ -23,6 +23,11 @@ class Prefix(StrEnum):
     DIARY = "dy"  # a caseworker's diary: kept, missed, external appointments
     CLASSES = "cl"  # ESOL classes and enrolment (handlers/classes.py)
     REMINDER = "rm"  # "I will come" / "I can't come" (handlers/reminders.py)
+    INVITE = "iv"  # a coordinator's /invite with buttons (handlers/invite_flow.py)
+    ADMIN = "ad"  # reference data from Telegram (handlers/reference_data.py, staff_admin.py)
+    BROADCAST = "bc"  # a coordinator's /broadcast (handlers/broadcast.py)
+    STATS = "st"  # /stats periods and the support window (handlers/stats.py)
+    PRIVACY = "pv"  # /mydata and erasure requests (handlers/mydata.py, privacy_admin.py)
 
 
 def build(prefix: Prefix, action: StrEnum | str, *args: int | str) -> str:
@@ -136,3 +141,98 @@ class ClassAction(StrEnum):
     REGISTER = "reg"  # class id, YYYYMMDD: the register
     ATTENDED = "att"  # class id, YYYYMMDD, member id
     ABSENT = "abs"  # class id, YYYYMMDD, member id
+
+
+# ---------------------------------------------------------------- invites and reference data
+
+
+class InviteAction(StrEnum):
+    """A coordinator's /invite with buttons (handlers/invite_flow.py)."""
+
+    FAMILIES = "fam"  # page number + 1: households, a page at a time
+    SEARCH = "find"  # no args: type a reference (or its start)
+    HOUSEHOLD = "hh"  # household id: its members
+    MEMBER = "mem"  # member id: invite
+    RELINK_MEMBER = "rlm"  # member id: invite again, cutting the old account off
+    NEW_MEMBER = "newm"  # household id: type the new member's name
+    STAFF = "staff"  # role: staff of that role not yet connected
+    PICK_STAFF = "sf"  # staff id: invite
+    RELINK_STAFF = "rls"  # staff id: invite again, cutting the old account off
+    NEW_STAFF = "news"  # role: pick a provider (caseworker, lead) or type the name
+    NEW_STAFF_PROVIDER = "nsp"  # role, provider id: type the name
+
+
+class AdminAction(StrEnum):
+    """Providers, Lots, districts, routing rules and staff (handlers/reference_data.py,
+    handlers/routing_admin.py, handlers/staff_admin.py)."""
+
+    HOME = "home"  # no args: the four lists
+    PROVIDERS = "pv"  # no args
+    PROVIDER = "p"  # provider id: its page
+    ADD_PROVIDER = "padd"  # no args: type the name
+    NEW_PROVIDER_DISTRICT = "pnd"  # district id: its first district (asks when taken)
+    NEW_PROVIDER_MOVE = "pndm"  # district id: confirmed, taken from its provider
+    RENAME = "pren"  # provider id: type the new name
+    ACTIVATE = "pon"  # provider id
+    DEACTIVATE = "poff"  # provider id
+    GIVE = "pgive"  # provider id: pick a district for its Lot
+    GIVE_DISTRICT = "pgd"  # provider id, district id (asks when taken)
+    GIVE_MOVE = "pgdm"  # provider id, district id: confirmed
+    DISTRICTS = "ds"  # no args
+    ADD_DISTRICT = "dadd"  # no args: type the name
+    ROUTING = "rt"  # no args
+    RULE_ADD = "radd"  # no args: pick a district
+    RULE_DISTRICT = "rd"  # district id: pick a category (0: every category)
+    RULE_CATEGORY = "rc"  # district id, category id or 0: pick a provider
+    RULE_PROVIDER = "rp"  # district id, category id or 0, provider id: add
+    RULE_REMOVE = "rdel"  # rule id
+    STAFF = "sl"  # page number + 1
+    STAFF_ONE = "s"  # staff id: their page
+    ROLE = "role"  # staff id, role: change (a provider is asked when needed)
+    ROLE_PROVIDER = "rolp"  # staff id, role, provider id
+    STAFF_ON = "son"  # staff id
+    STAFF_OFF = "soff"  # staff id
+
+
+# ---------------------------------------------------------------- broadcasts (issue 10)
+
+
+class BroadcastAction(StrEnum):
+    """A coordinator's /broadcast; the first argument is always the broadcast id."""
+
+    AUDIENCE = "aud"  # id: the audience screen
+    DIMENSION = "dim"  # id, dimension: its toggle buttons
+    TOGGLE = "tog"  # id, dimension, value: include or leave out
+    ALL = "all"  # id: every family
+    ARRIVED = "arr"  # id: type the arrival dates
+    PREVIEW = "prev"  # id: translate and preview in every language of the audience
+    EDIT = "edit"  # id, language: type a reviewed translation
+    SEND = "ok"  # id: confirm (idempotent)
+    SCHEDULE = "when"  # id: type the time
+    STOP = "stop"  # id: cancel a draft, a scheduled broadcast or one being sent
+
+
+# ---------------------------------------------------------------- statistics (helper "stats")
+
+
+class StatsAction(StrEnum):
+    """/stats (handlers/stats.py) and the support window (handlers/support_window.py)."""
+
+    PERIOD = "p"  # period choice (tm, lm, lq, ty), provider id (0: every provider I may see)
+    SUPPORT = "sw"  # no args: households whose support ends in the next 6 months
+
+
+# ---------------------------------------------------------------- privacy rights (helper "privacy")
+
+
+class PrivacyAction(StrEnum):
+    """/mydata (handlers/mydata.py) and coordinators' erasure decisions (privacy_admin.py)."""
+
+    COPY = "copy"  # no args: send me a copy of my data
+    DELETE = "del"  # no args: ask to delete (confirm first)
+    DELETE_OK = "delok"  # no args: the request is sent to coordinators
+    KEEP = "keep"  # no args: changed my mind, nothing is asked
+    ERASE = "erase"  # request id: a coordinator asks to erase (confirm first)
+    ERASE_OK = "eraseok"  # request id: erase now
+    DECLINE = "decline"  # request id: decline the request
+    TRAIL = "trail"  # household id: the household's audit trail

@@ -29,6 +29,7 @@ def family_commands(t: Texts) -> list[BotCommand]:
         BotCommand("book", t._("Book a meeting")),
         BotCommand("appointments", t._("My appointments")),
         BotCommand("classes", t._("My English classes")),
+        BotCommand("mydata", t._("My data: a copy, or delete it")),
         BotCommand("language", t._("Change language")),
         BotCommand("help", t._("Help")),
         # TRANSLATORS: /cancel, said by the user: "stop what I am doing now".
@@ -53,6 +54,18 @@ def staff_commands(t: Texts, role: StaffRole | None) -> list[BotCommand]:
         commands.insert(2, BotCommand("slots", t._("My free time for bookings")))
     if role == StaffRole.COORDINATOR:
         commands.insert(4, BotCommand("invite", t._("Create an invite link")))
+        commands.insert(5, BotCommand("broadcast", t._("Send a notice to families")))
+        commands[-3:-3] = [
+            BotCommand("providers", t._("Providers and their Lots")),
+            BotCommand("districts", t._("Districts")),
+            BotCommand("routing", t._("Routing rules")),
+            BotCommand("staff", t._("Staff: roles, switch on or off")),
+        ]
+    if role == StaffRole.COORDINATOR:
+        commands.insert(-3, BotCommand("audit", t._("A household's audit trail: /audit REF")))
+    if role in (StaffRole.LEAD, StaffRole.COORDINATOR):
+        commands.insert(-3, BotCommand("stats", t._("Contract figures: a chart and a CSV file")))
+    commands.insert(-3, BotCommand("support", t._("Households whose support ends soon")))
     return commands
 
 

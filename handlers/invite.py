@@ -7,10 +7,12 @@ from telegram import Update
 from bot.context import SanadContext
 from bot.delivery import dispatcher
 from bot.i18n import Texts
-from bot.services import accounts, invites
+from bot.services import accounts
 from bot.services.errors import DomainError, InvalidInput, NotFound
-from bot.services.invites import AccountLinked, IssuedInvite
+from bot.services.invites import AccountLinked
+from handlers import invite_flow
 from handlers.common import answer, person_of, texts_for
+from handlers.invite_flow import invite_text
 
 STAFF_KINDS = {"staff", "caseworker", "lead", "coordinator"}
 # Typed after the name or id to move a connected person to a new Telegram account; phones
@@ -85,6 +87,9 @@ async def invite_command(update: Update, context: SanadContext) -> None:
         await answer(update, t._("Only coordinators can create invite links."))
         return
     args, relink = _wants_relink(list(context.args or []))
+    if not args:
+        await invite_flow.show_start(update, context)
+        return
     if len(args) < 2 or args[0].lower() not in STAFF_KINDS | {"family"}:
         await answer(update, usage_text(t))
         return
@@ -129,28 +134,20 @@ async def invite_command(update: Update, context: SanadContext) -> None:
         who = made.name
     if issued.relinked:
         dispatcher.kick(context.application)
-    await answer(update, _invite_text(t, context, issued, who))
-
-
-def _invite_text(t: Texts, context: SanadContext, issued: IssuedInvite, who: str) -> str:
-    """The link and code, and a word about the old account when one was cut off."""
-    link = invites.deep_link(context.settings.bot_username, issued.code)
-    text = t._(
-        "Invite for {who}. It works once and expires on {date}.\n\n{link}\n\n"
-        "If the link does not open, they can send /start {code}",
-        who=who,
-        date=t.datetime(issued.expires_at),
-        link=link,
-        code=invites.display_code(issued.code),
-    )
-    if issued.relinked:
-        text += "\n\n" + t._("Their old Telegram account was disconnected and told.")
-    return text
+    await answer(update, invite_text(t, context, issued, who))
 
 
 async def invite_button(update: Update, context: SanadContext) -> None:
-    """The coordinator's Invite button: explains the command."""
+    """The coordinator's Invite button: the buttons of /invite."""
     query = update.callback_query
     assert query is not None
+    if not person_of(update, context).is_coordinator:
+        await query.answer(t_only(update, context), show_alert=True)
+        return
     await query.answer()
-    await answer(update, usage_text(texts_for(update, context)))
+    await invite_flow.show_start(update, context)
+
+
+def t_only(update: Update, context: SanadContext) -> str:
+    """The refusal for someone who is not a coordinator."""
+    return texts_for(update, context)._("Only coordinators can create invite links.")

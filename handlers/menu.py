@@ -46,10 +46,14 @@ def staff_menu(t: Texts, person: Person) -> InlineKeyboardMarkup:
         [(t._("🗓 My diary"), "menu:appts"), (t._("⏱ My free slots"), "menu:slots")],
     ]
     if person.role == StaffRole.COORDINATOR:
-        rows.append([(t._("✉️ Invite someone"), "menu:invite")])
+        rows.append(
+            [(t._("✉️ Invite someone"), "menu:invite"), (t._("🗂 Reference data"), "menu:refdata")]
+        )
         rows.append(
             [(t._("📣 Send a notice"), "menu:broadcast"), (t._("📊 Figures"), "menu:stats")]
         )
+    elif person.role == StaffRole.LEAD:
+        rows.append([(t._("📊 Figures"), "menu:stats")])
     rows.append([(t._("🌐 Language"), "menu:language"), (t._("❓ Help"), "menu:help")])
     return keyboard(rows)
 
@@ -101,10 +105,33 @@ def help_text(t: Texts, person: Person) -> str:
             "WHERE | WHAT TO BRING adds one a family has elsewhere. /classes: English classes, "
             "enrolment and registers."
         )
+        if person.role in (StaffRole.LEAD, StaffRole.COORDINATOR):
+            text += "\n\n" + t._(
+                "📊 /stats: contract figures for a period, chosen with buttons or typed "
+                "(/stats 2026-01-01 2026-03-31), sent as a chart and a CSV file."
+            )
+        text += "\n\n" + t._(
+            "📅 /support lists the households whose resettlement support ends in the next six "
+            "months, with their caseworker (your own households, or all for coordinators)."
+        )
         if person.role == StaffRole.COORDINATOR:
             text += "\n\n" + t._(
                 "As a coordinator you can create invite links: "
                 "/invite family FAMILY-REF [member name] or /invite staff STAFF-ID."
+            )
+            text += "\n\n" + t._(
+                "✉️ /invite alone lets you pick the family member or member of staff with "
+                "buttons. 🗂 /providers (and their Lots), /districts, /routing and /staff show "
+                "the reference data, with buttons to change it."
+            )
+            text += "\n\n" + t._(
+                "📣 /broadcast sends a notice to families: choose who with buttons, check the "
+                "translation into each family's language, then send now or schedule it."
+            )
+            text += "\n\n" + t._(
+                "🔒 /mydata lists the families waiting for their data to be deleted, with "
+                "buttons to erase, decline or read the household's audit trail; "
+                "/audit FAMILY-REF shows any household's audit trail."
             )
         return text
     # TRANSLATORS: the family's /help. Name the buttons exactly as they are translated
@@ -123,7 +150,11 @@ def help_text(t: Texts, person: Person) -> str:
         "🗓 My appointments: your meetings and the appointments your caseworker added for you "
         "(/appointments).\n📚 English classes: your class times and next sessions (/classes)."
     )
-    return "\n\n".join((about, booking, calendar, emergency_guidance(t), commands))
+    mydata = t._(
+        "🔒 Your data: /mydata sends you a copy of everything Sanad keeps about your "
+        "household, or asks for it to be deleted."
+    )
+    return "\n\n".join((about, booking, calendar, mydata, emergency_guidance(t), commands))
 
 
 async def help_command(update: Update, context: SanadContext) -> None:
@@ -131,37 +162,6 @@ async def help_command(update: Update, context: SanadContext) -> None:
     person = person_of(update, context)
     t = texts_for(update, context)
     await answer(update, help_text(t, person), menu_for(t, person))
-
-
-def not_ready_text(t: Texts, feature: str) -> str:
-    """An honest sentence for a feature a later release brings."""
-    sentences = {
-        "broadcast": t._("Sending notices to families is not ready yet in Sanad."),
-        "stats": t._("Provider figures are not ready yet in Sanad."),
-        "mydata": t._(
-            "A copy of your data is not ready yet in Sanad. You can ask your caseworker or the "
-            "council's resettlement team for a copy, or ask them to delete it."
-        ),
-    }
-    return sentences[feature]
-
-
-async def not_ready_button(update: Update, context: SanadContext) -> None:
-    """A menu button whose feature is not built yet: says so plainly."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    await query.answer()
-    person = person_of(update, context)
-    t = texts_for(update, context)
-    feature = query.data.split(":", 1)[1]
-    await answer(update, not_ready_text(t, feature), menu_for(t, person))
-
-
-async def mydata_command(update: Update, context: SanadContext) -> None:
-    """/mydata: honest about what is not built yet."""
-    person = person_of(update, context)
-    t = texts_for(update, context)
-    await answer(update, not_ready_text(t, "mydata"), menu_for(t, person))
 
 
 async def help_button(update: Update, context: SanadContext) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import Update
 
 from bot.context import SanadContext
-from handlers import diary_add, family_tickets, report, staff_tickets
+from handlers import broadcast, diary_add, family_tickets, reference_data, report, staff_tickets
 from handlers.common import answer, person_of, texts_for
 from handlers.menu import menu_for
 
@@ -14,7 +14,13 @@ async def on_private_message(update: Update, context: SanadContext) -> None:
     """A message outside any command: families and staff are handled apart."""
     person = person_of(update, context)
     if person.is_staff:
-        # Typed details of an appointment being added from the diary's buttons come first.
+        # A broadcast being written, then typed details of an appointment being added from
+        # the diary's buttons, come first.
+        if await broadcast.on_staff_message(update, context):
+            return
+        # A coordinator typing a name or reference asked for by the invite or admin buttons.
+        if await reference_data.on_coordinator_text(update, context):
+            return
         if not await diary_add.on_staff_text(update, context):
             await staff_tickets.on_staff_message(update, context)
     elif person.is_member and (person.consented or update.edited_message is None):

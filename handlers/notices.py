@@ -500,3 +500,107 @@ def _family_appointment_cancelled(
     if said.cancel:
         return Cancel(said.cancel)
     return Outgoing(chat_id=notice.chat_id, pieces=[said.text], markup=said.markup)
+
+
+# ---------------------------------------------------------------- broadcasts (issue 10)
+
+
+@renders(NoticeKind.FAMILY_BROADCAST, Audience.ANYONE)
+def _family_broadcast(
+    session: Session, notice: Notification, person: Person, t: Texts
+) -> Outgoing | Cancel:
+    """A family member's copy of a coordinator's notice, in their language."""
+    from bot.services import broadcasts
+    from handlers import broadcast_text
+
+    copy = broadcasts.copy_for(
+        session,
+        broadcast_id=int(notice.payload.get("broadcast_id") or 0),
+        member_id=int(notice.payload.get("member_id") or 0),
+        person=person,
+    )
+    if copy is None:
+        return Cancel("the broadcast was cancelled or the account is no longer this member's")
+    pieces, caption = broadcast_text.family_parts(t, copy)
+    files = []
+    if copy.file_id is not None and copy.attachment_kind is not None:
+        files = [Attachment(copy.attachment_kind, copy.file_id, caption or "")]
+    return Outgoing(chat_id=notice.chat_id, pieces=pieces, attachments=files)
+
+
+@renders(NoticeKind.STAFF_BROADCAST_UNREACHABLE, Audience.STAFF)
+def _staff_broadcast_unreachable(
+    _: Session, notice: Notification, __: Person, t: Texts
+) -> Outgoing:
+    """A caseworker's families who blocked the bot during a broadcast."""
+    from handlers import broadcast_text
+
+    refs = [str(ref) for ref in notice.payload.get("refs") or []]
+    return Outgoing(chat_id=notice.chat_id, pieces=[broadcast_text.unreachable_text(t, refs)])
+
+
+# ---------------------------------------------------------------- support window (helper "stats")
+
+
+@renders(NoticeKind.STAFF_SUPPORT_ENDING, Audience.STAFF)
+def _staff_support_ending(
+    session: Session, notice: Notification, person: Person, t: Texts
+) -> Outgoing | Cancel:
+    """The monthly list of households whose support ends soon, read when it is sent."""
+    from handlers import stats_text
+
+    months = int(notice.payload.get("months") or 6)
+    pieces = stats_text.support_notice(session, months, person, t, utcnow())
+    if pieces is None:
+        return Cancel("no household in the recipient's support window any more")
+    return Outgoing(chat_id=notice.chat_id, pieces=pieces)
+
+
+# ---------------------------------------------------------------- privacy rights (helper "privacy")
+
+
+@renders(NoticeKind.STAFF_ERASURE_REQUEST, Audience.STAFF)
+def _staff_erasure_request(
+    session: Session, notice: Notification, person: Person, t: Texts
+) -> Outgoing | Cancel:
+    """A coordinator is asked to erase a household's data (or decline), read at send time."""
+    from bot.services import privacy
+    from handlers import privacy_text
+
+    info = privacy.describe_request(session, int(notice.payload.get("request_id") or 0))
+    if info is None or info.state != privacy.ErasureState.REQUESTED:
+        return Cancel("the erasure request was already decided")
+    if not person.is_coordinator:
+        return Cancel("the recipient is no longer a coordinator")
+    return Outgoing(
+        chat_id=notice.chat_id,
+        pieces=[
+            privacy_text.staff_request_text(t, info.reference, info.members, info.requested_at)
+        ],
+        markup=privacy_text.staff_request_buttons(t, info.request_id, info.household_id),
+    )
+
+
+# ---------------------------------------------------------------- conversations left open
+
+
+def flow_expired_text(t: Texts, flow: str) -> str:
+    """Told when a conversation nobody came back to for a day was closed."""
+    if flow == "report":
+        return t._(
+            "You started telling us about a problem yesterday but did not send it, so Sanad "
+            "closed it. Nothing was sent to your caseworker. When you are ready, tap "
+            "\u201c📝 Report a problem\u201d in the menu (/menu) and start again."
+        )
+    return t._(
+        "Something you started in Sanad yesterday was not finished, so Sanad closed it. "
+        "Nothing was sent. Start again from the menu (/menu) when you are ready."
+    )
+
+
+@renders(NoticeKind.FLOW_EXPIRED, Audience.ANYONE)
+def _flow_expired(_: Session, notice: Notification, person: Person, t: Texts) -> Outgoing:
+    """A conversation left for a day was closed: nothing was sent; how to start again."""
+    return Outgoing(
+        chat_id=notice.chat_id, pieces=[flow_expired_text(t, str(notice.payload.get("flow")))]
+    )

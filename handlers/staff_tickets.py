@@ -12,7 +12,7 @@ from telegram import CallbackQuery, Update
 from bot.context import SanadContext
 from bot.delivery import dispatcher
 from bot.i18n import BIDI_CONTROLS, Texts, plain
-from bot.services import saved_replies, staff_actions, tickets
+from bot.services import audit, saved_replies, staff_actions, tickets
 from bot.services.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from bot.services.people import Person
 from bot.services.staff_actions import Outcome, Writing, Written
@@ -95,8 +95,16 @@ def pressed(update: Update, context: SanadContext) -> Press:
 
 
 def _visible_card(session: Session, person: Person, ticket_id: int) -> CardContext:
-    """What a fresh card shows about a ticket the caller may see (read in one transaction)."""
+    """What a fresh card shows about a ticket the caller may see (read in one transaction);
+    the read itself is in the audit trail (a household's data shown to staff)."""
     ticket, _ = tickets.get_visible(session, person, ticket_id)
+    audit.record(
+        session,
+        actor=f"staff:{person.staff_id}",
+        action="ticket.view",
+        subject=f"ticket:{ticket_id}",
+        household=ticket.household_id,
+    )
     return card_context(session, ticket, include_notes=True)
 
 
@@ -385,6 +393,7 @@ async def saved_command(update: Update, context: SanadContext) -> None:
                 title=fields[0],
                 text_en=fields[1],
                 text_ar=fields[2],
+                source=(message.chat_id, message.message_id),
             )
         except DomainError:
             await answer(update, _no_saved_text(t))

@@ -11,6 +11,7 @@ import functools
 import logging
 import os
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -229,6 +230,10 @@ class Database:
         # inline on the caller's thread, so they can never interleave on that connection.
         self._inline = is_memory(url)
         self._executor: ThreadPoolExecutor | None = None
+        # SQLite: a transaction that lost a race is tried again holding this lock and SQLite's
+        # write lock from its first statement, so under many writers it cannot lose forever.
+        self._sqlite_file = self.engine.dialect.name == "sqlite" and not self._inline
+        self._writer = threading.Lock()
 
     async def run(
         self, fn: Callable[Concatenate[Session, P], T], /, *args: P.args, **kwargs: P.kwargs
@@ -254,6 +259,8 @@ class Database:
                     logger.warning("database busy: gave up after retrying for %ss", self.retry_for)
                     raise DatabaseBusy() from exc
                 logger.info("database busy (%s): trying again", type(exc.orig).__name__)
+            if self._sqlite_file:  # again in turn, holding the write lock throughout
+                call = functools.partial(self._serialized, fn, *args, **kwargs)
             # Jitter keeps two retrying transactions from colliding again in step.
             await asyncio.sleep(delay * random.uniform(0.5, 1.0))
             delay = min(delay * 2, 2.0)
@@ -261,6 +268,12 @@ class Database:
     def _transaction(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """One attempt: ``fn`` in a session of its own, committed on return."""
         with self._session(self._retried_engine) as session:
+            return fn(session, *args, **kwargs)
+
+    def _serialized(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """A retry on SQLite: one at a time in this process, taking SQLite's write lock at
+        BEGIN (IMMEDIATE waits for other processes up to the busy timeout)."""
+        with self._writer, self._session(self.engine) as session:
             return fn(session, *args, **kwargs)
 
     def _pool(self) -> ThreadPoolExecutor:

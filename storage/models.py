@@ -310,12 +310,21 @@ class RoutingDecision(SQLModel, table=True):
 class SavedReply(SQLModel, table=True):
     """A reply written by a person in both English and Arabic, sent with two taps."""
 
+    __table_args__ = (
+        UniqueConstraint("source_chat_id", "source_message_id", name="uq_savedreply_source"),
+    )
+
     id: int | None = Field(default=None, primary_key=True)
     owner_id: int = Field(foreign_key="staff.id", index=True)
     title: str
     text_en: str
     text_ar: str
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # The /saved add message that created it: a redelivered update adds nothing.
+    source_chat_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    source_message_id: int | None = Field(
+        default=None, sa_column=Column(BigInteger, nullable=True)
+    )
 
 
 class NoticeKind(StrEnum):
@@ -345,6 +354,7 @@ class NoticeKind(StrEnum):
     STAFF_BROADCAST_UNREACHABLE = "staff.broadcast_unreachable"  # families who blocked the bot
     STAFF_SUPPORT_ENDING = "staff.support_ending"  # monthly: support ends within 6 months
     STAFF_ERASURE_REQUEST = "staff.erasure_request"  # a family asked for their data deleted
+    FLOW_EXPIRED = "account.flow_expired"  # a conversation left for a day was closed
 
 
 class NoticeState(StrEnum):
@@ -684,3 +694,50 @@ class ErasureRequest(SQLModel, table=True):
     requested_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     decided_by: int | None = Field(default=None, foreign_key="staff.id")
     decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+# --- Durable inbound updates and the single running instance (issue 11) -----------------------
+
+
+class InboundState(StrEnum):
+    """Where an incoming Telegram update stands."""
+
+    PENDING = "pending"  # stored before Telegram was told it arrived; not yet handled
+    DONE = "done"  # handled (its handlers ran to the end)
+    FAILED = "failed"  # its handlers failed on every attempt: listed by ``admin inbox --failed``
+
+
+class InboundUpdate(SQLModel, table=True):
+    """One Telegram update, stored before it is acknowledged and handled from here.
+
+    Keyed by Telegram's ``update_id``, so a redelivered update is never handled twice.
+    """
+
+    __table_args__ = (Index("ix_inboundupdate_state", "state", "update_id"),)
+
+    update_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    chat_id: int | None = Field(default=None, sa_column=Column(BigInteger, index=True))
+    user_id: int | None = Field(default=None, sa_column=Column(BigInteger, index=True))
+    state: InboundState = Field(
+        default=InboundState.PENDING, sa_column=Column(String(20), nullable=False)
+    )
+    attempts: int = 0
+    last_error: str | None = None  # the exception's class name only
+    received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    handled_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+
+
+class Lease(SQLModel, table=True):
+    """Who runs a singleton role (the update loop) and how alive each part of it is."""
+
+    name: str = Field(primary_key=True)  # "poller"
+    holder: str  # "host:pid:random", never a secret
+    host: str
+    pid: int
+    acquired_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    # Heartbeats for `python -m bot health`: when each loop last completed a round.
+    updates_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    outbox_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    reminders_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

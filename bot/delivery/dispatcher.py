@@ -1,11 +1,12 @@
 """The outbox dispatcher, the only code that sends notices: it claims, renders, sends, records.
 
 Every database step runs off the event loop in its own short transaction, and no Telegram call
-is awaited inside a transaction: a notice costs one transaction to claim and render it (with a
-second only when a translator must run between the two) and one per part sent. A chat's notices go in queue order (the outbox hands out one
-head per chat); different chats are served concurrently, so one chat's slow translation or
-retry never delays another's. A part is recorded right after Telegram accepted it, so after a
-crash only the single part in flight at the kill may arrive twice.
+is awaited inside a transaction: notices are claimed and rendered together (a second transaction
+only when a translator must run between the two), and parts sent are recorded together as they
+come (a group commit). A chat's notices go in queue order (the outbox hands out one head per
+chat); different chats are served concurrently, so one chat's slow translation or retry never
+delays another's. A part is recorded right after Telegram accepted it, before its notice moves
+on, so after a crash only the parts in flight at the kill may arrive twice.
 """
 
 from __future__ import annotations
@@ -38,6 +39,10 @@ WORKER = "main"  # the default of OUTBOX_WORKER: a second process needs its own 
 # notice is rescheduled in the database for the full retry_after, freeing its slot (and never
 # holding a claim long enough to look abandoned, see outbox.STALE_CLAIM).
 LIMITER_RETRY_WAIT = 60.0
+# After a claim that filled every free slot, claim again only once this share of the slots is
+# free (or on a kick): every claim holds the database's write lock while it scans the queue, so
+# claiming one or two notices after each send would starve the sends' own records of the lock.
+REFILL_SHARE = 4
 
 
 @dataclass
@@ -72,7 +77,8 @@ class Dispatcher:
         self.worker = worker or getattr(app.bot_data.settings, "outbox_worker", "") or WORKER
         self.concurrency = concurrency
         self.idle_wait = float(app.bot_data.settings.outbox_interval)
-        self._dirty = False
+        self._dirty = False  # a kick: claim as soon as there is a free slot
+        self._more = False  # the last claim filled its room: more may be due
         self._wake = asyncio.Event()
         self._inflight: set[asyncio.Task[None]] = set()
         self._loop_task: asyncio.Task[None] | None = None
@@ -81,6 +87,9 @@ class Dispatcher:
         self._next_due: datetime | None = None
         self._waiting: set[int] = set()  # chats whose next notice waits for the one in flight
         self._busy: set[int] = set()  # chats with a notice in flight here
+        # Parts Telegram accepted, waiting for the next group commit (see _record).
+        self._to_record: list[tuple[Claimed, Outgoing, Message, asyncio.Future[bool]]] = []
+        self._recorder: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------ lifecycle
 
@@ -114,6 +123,8 @@ class Dispatcher:
             _, pending = await asyncio.wait(self._inflight, timeout=timeout)
             for task in pending:
                 task.cancel()
+        if self._recorder is not None and not self._recorder.done():
+            await asyncio.wait({self._recorder}, timeout=timeout)  # the last group commit
 
     async def drain(self) -> None:
         """Sends everything due now, returning when nothing due is left (tests, the tick)."""
@@ -147,17 +158,20 @@ class Dispatcher:
         behind a finished send) and room; waits for sends otherwise; when nothing is left in
         flight, sets a timer for the next notice due. Never polls the outbox for nothing."""
         try:
-            while self._dirty or self._inflight:
+            while self._dirty or self._more or self._inflight:
                 self._wake.clear()
                 room = self.concurrency - len(self._inflight)
-                if self._dirty and room > 0:
-                    self._dirty = False
+                refill = self._more and room >= max(1, self.concurrency // REFILL_SHARE)
+                if (self._dirty or refill or (self._more and not self._inflight)) and room > 0:
+                    self._dirty = self._more = False
                     batch = await self._claim(room)
                     for job in batch.jobs:
                         self._spawn(job)
                     self._note_waiting(batch)
-                    if len(batch.jobs) >= room or batch.closed:
-                        self._dirty = True  # more may be due: claim again when there is room
+                    if batch.closed:
+                        self._dirty = True  # a chat may move on: claim again at once
+                    elif len(batch.jobs) >= room:
+                        self._more = True  # more may be due: claim again when there is room
                     else:
                         self._next_due = batch.next_due
                     continue
@@ -250,7 +264,7 @@ class Dispatcher:
             except TelegramError as exc:  # timeouts, 5xx, network: transient
                 await self._retry(notice, type(exc).__name__, None)
                 return
-            recorded = await self.db.run(self._record_part, notice, out, message)
+            recorded = await self._record(notice, out, message)
             if not recorded:
                 logger.warning("notice %s: claim lost while sending", notice.id)
                 return
@@ -276,20 +290,33 @@ class Dispatcher:
             out.chat_id, attachment.file_id, caption=attachment.caption, **extra
         )
 
-    def _record_part(
-        self, session: Session, notice: Claimed, out: Outgoing, message: Message
-    ) -> bool:
-        """Records one part sent (the last makes the notice sent) and links it to its ticket,
-        so a Telegram reply to it finds the ticket."""
-        held = outbox.record_part_sent(
-            session, notice.id, worker=self.worker, parts_total=out.parts
-        )
-        if held and out.ticket_id is not None:
-            tickets.link_message(
-                session, chat_id=out.chat_id, message_id=message.message_id,
-                ticket_id=out.ticket_id,
-            )  # fmt: skip
-        return held
+    async def _record(self, notice: Claimed, out: Outgoing, message: Message) -> bool:
+        """Records one part sent, returning once it is committed. Parts accepted while a
+        record is being written are committed together in the next transaction (a group
+        commit): one write transaction per part would queue every send behind the database's
+        write lock. False when the claim was lost."""
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._to_record.append((notice, out, message, future))
+        if self._recorder is None or self._recorder.done():
+            self._recorder = asyncio.get_running_loop().create_task(self._write_records())
+        return await future
+
+    async def _write_records(self) -> None:
+        """Commits the parts waiting to be recorded, a group at a time, until none wait."""
+        while self._to_record:
+            group, self._to_record = self._to_record, []
+            try:
+                held = await self.db.run(
+                    _record_parts, self.worker, [(n, o, m.message_id) for n, o, m, _ in group]
+                )
+            except Exception as exc:  # each sender retries its notice (see _deliver)
+                for *_, future in group:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for (*_, future), ok in zip(group, held, strict=True):
+                if not future.done():
+                    future.set_result(ok)
 
     async def _retry(self, notice: Claimed, error: str, wait: timedelta | None) -> None:
         """A transient failure: tried again later; if that would be past its expiry it has
@@ -319,6 +346,22 @@ def _claim(session: Session, worker: str, limit: int, translator: Any, busy: set
     if len(claimed) < limit:
         batch.next_due = outbox.next_due(session, after=now)
     return batch
+
+
+def _record_parts(
+    session: Session, worker: str, parts: list[tuple[Claimed, Outgoing, int]]
+) -> list[bool]:
+    """Records parts sent (a notice's last makes it sent) and links each to its ticket, so a
+    Telegram reply to it finds the ticket; False for a part whose claim was lost."""
+    held = []
+    for notice, out, message_id in parts:
+        ok = outbox.record_part_sent(session, notice.id, worker=worker, parts_total=out.parts)
+        if ok and out.ticket_id is not None:
+            tickets.link_message(
+                session, chat_id=out.chat_id, message_id=message_id, ticket_id=out.ticket_id
+            )
+        held.append(ok)
+    return held
 
 
 def _prepare(session: Session, notice: Claimed, worker: str, translator: Any) -> Job:

@@ -9,7 +9,7 @@ import asyncio
 import logging
 from typing import Any
 
-from bot.delivery import dispatcher
+from bot.delivery import dispatcher, heartbeat
 from bot.services import escalation, outbox, undelivered
 from storage.db import Database
 
@@ -38,4 +38,5 @@ async def outbox_job(context: Any) -> None:
     )
     if any(done.values()):
         logger.info("outbox tick: %s", done)
+    heartbeat.beat(app, "outbox_at")
     dispatcher.kick(app)

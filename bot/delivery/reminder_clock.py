@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from bot.delivery import dispatcher
+from bot.delivery import dispatcher, heartbeat
 from bot.services import reminders
 from storage.types import utcnow
 
@@ -110,6 +110,7 @@ async def reminder_job(context: Any) -> None:
         state.running = False
     _schedule(app, 0.0 if state.again else sleep)
     state.armed.set()
+    heartbeat.beat(app, "reminders_at")
 
 
 async def _claim_all(app: Any, state: _State) -> datetime | None:

@@ -101,3 +101,77 @@ class ReminderClosed(Conflict):
     """The reminded event was cancelled or is over; ``details["reason"]``: cancelled or past."""
 
     code = "reminder_closed"
+
+
+# --- Reference data and invites from Telegram (issue 10) --------------------------------
+
+
+class LotTaken(Conflict):
+    """The district is in another provider's Lot: moving it needs an explicit confirm
+    (``details``: district, from_provider)."""
+
+    code = "lot_taken"
+
+
+class StillInUse(Conflict):
+    """A provider still holds districts or routing rules; ``details``: districts, rules."""
+
+    code = "still_in_use"
+
+
+# --- Broadcasts (issue 10) ----------------------------------------------------------------
+
+
+class NotCoordinator(Forbidden):
+    """Only council coordinators may write, send or cancel broadcasts."""
+
+    code = "not_coordinator"
+
+
+class EmptyAudience(InvalidInput):
+    """The chosen audience reaches nobody; nothing is sent."""
+
+    code = "empty_audience"
+
+
+class BroadcastTooLong(InvalidInput):
+    """A notice (``details``: count, limit) or a caption (``details["caption"]``) too long."""
+
+    code = "broadcast_too_long"
+
+
+class BroadcastFileTooLarge(InvalidInput):
+    """The photo or document is larger than a broadcast may carry (``details``: size, limit)."""
+
+    code = "broadcast_file_too_large"
+
+
+class ScheduledInPast(InvalidInput):
+    """A scheduled time that has already passed (or could not be read: ``details["unread"]``)."""
+
+    code = "scheduled_in_past"
+
+
+class BroadcastClosed(Conflict):
+    """The broadcast was already confirmed, finished or cancelled (``details["state"]``)."""
+
+    code = "broadcast_closed"
+
+
+# --- Statistics and the support window (issue 10) -----------------------------------------
+
+
+class BadPeriod(InvalidInput):
+    """A period that cannot be used; ``details["reason"]``: bad_date, end_before_start or
+    too_long."""
+
+    code = "bad_period"
+
+
+# --- Privacy rights (issue 11) -------------------------------------------------------------
+
+
+class ErasureGone(Conflict):
+    """An erasure request already decided (``details["state"]``: erased or declined)."""
+
+    code = "erasure_gone"

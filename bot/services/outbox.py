@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, delete, exists, func, update
+from sqlalchemy import and_, case, delete, exists, func, literal, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from bot.delivery.lanes import Lane
 from storage.models import NoticeKind, NoticeState, Notification
-from storage.types import utcnow
+from storage.types import UTCDateTime, utcnow
 
 __all__ = ["NoticeKind", "NoticeState"]
 
@@ -205,19 +205,31 @@ def _held(session: Session, notice_id: int, worker: str) -> Notification | None:
 def record_part_sent(
     session: Session, notice_id: int, *, worker: str, parts_total: int, now: datetime | None = None
 ) -> bool:
-    """One more part reached Telegram; the last one makes the notice sent. False when lost."""
-    row = _held(session, notice_id, worker)
-    if row is None:
-        return False
-    now = now or utcnow()
-    row.parts_sent += 1
-    row.claimed_at = now  # a live sender keeps its claim fresh
-    if row.parts_sent >= parts_total:
-        row.state = NoticeState.SENT
-        row.sent_at = row.closed_at = now
-        row.last_error = None
-    session.add(row)
-    return True
+    """One more part reached Telegram; the last one makes the notice sent. False when lost.
+
+    One UPDATE, so the transaction's first act takes SQLite's write lock (waiting for it): a
+    read first would fail at the write whenever another sender committed in between, and every
+    send of a broadcast would be retried with backoff."""
+    at = literal(now or utcnow(), UTCDateTime())
+    last = col(Notification.parts_sent) + 1 >= parts_total
+    result = session.execute(
+        update(Notification)
+        .where(
+            col(Notification.id) == notice_id,
+            col(Notification.state) == NoticeState.SENDING,
+            col(Notification.claimed_by) == worker,
+        )
+        .values(
+            parts_sent=col(Notification.parts_sent) + 1,
+            claimed_at=at,  # a live sender keeps its claim fresh
+            state=case((last, str(NoticeState.SENT)), else_=col(Notification.state)),
+            sent_at=case((last, at), else_=col(Notification.sent_at)),
+            closed_at=case((last, at), else_=col(Notification.closed_at)),
+            last_error=case((last, None), else_=col(Notification.last_error)),
+        )
+        .execution_options(synchronize_session="fetch")
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 def retry_delay(attempts: int, *, rng: random.Random | None = None) -> timedelta:

@@ -19,15 +19,40 @@ def _staff_id(person: Person) -> int:
     return person.staff_id
 
 
-def add(session: Session, *, person: Person, title: str, text_en: str, text_ar: str) -> SavedReply:
-    """Saves a reply; both languages are required and written by a person."""
+def add(
+    session: Session,
+    *,
+    person: Person,
+    title: str,
+    text_en: str,
+    text_ar: str,
+    source: tuple[int, int] | None = None,
+) -> SavedReply:
+    """Saves a reply; both languages are required and written by a person. The same
+    Telegram message (``source``) redelivered returns the reply it already made."""
     owner = _staff_id(person)
+    if source is not None:
+        existing = session.exec(
+            select(SavedReply).where(
+                SavedReply.source_chat_id == source[0],
+                SavedReply.source_message_id == source[1],
+            )
+        ).first()
+        if existing is not None:
+            return existing
     title, text_en, text_ar = title.strip(), text_en.strip(), text_ar.strip()
     if not title or not text_en or not text_ar:
         raise InvalidInput("a saved reply needs a title, English text and Arabic text")
     if len(title) > MAX_TITLE:
         raise InvalidInput("title too long")
-    saved = SavedReply(owner_id=owner, title=title, text_en=text_en, text_ar=text_ar)
+    saved = SavedReply(
+        owner_id=owner,
+        title=title,
+        text_en=text_en,
+        text_ar=text_ar,
+        source_chat_id=source[0] if source else None,
+        source_message_id=source[1] if source else None,
+    )
     session.add(saved)
     session.flush()
     audit.record(

@@ -63,7 +63,7 @@ def write(
         # A savepoint: a refused action leaves nothing behind, yet the flow can still end.
         with session.begin_nested():
             if note:
-                tickets.note(session, person=person, ticket_id=ticket_id, text=text)
+                tickets.note(session, person=person, ticket_id=ticket_id, text=text, source=source)
             else:
                 tickets.reply(
                     session, person=person, ticket_id=ticket_id, text=text, source=source

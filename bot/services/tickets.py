@@ -447,6 +447,16 @@ def claim(
     return ticket
 
 
+def _by_source(session: Session, source: tuple[int, int]) -> TicketMessage | None:
+    """The ticket message a Telegram message already became, if any."""
+    return session.exec(
+        select(TicketMessage).where(
+            TicketMessage.source_chat_id == source[0],
+            TicketMessage.source_message_id == source[1],
+        )
+    ).first()
+
+
 def reply(
     session: Session,
     *,
@@ -465,12 +475,7 @@ def reply(
     _staff_only(person)
     ticket, _ = get_visible(session, person, ticket_id)
     if source is not None:
-        existing = session.exec(
-            select(TicketMessage).where(
-                TicketMessage.source_chat_id == source[0],
-                TicketMessage.source_message_id == source[1],
-            )
-        ).first()
+        existing = _by_source(session, source)
         if existing is not None:
             return existing  # the same Telegram message again, redelivered after a restart
     _open_only(ticket)
@@ -506,14 +511,30 @@ def reply(
     return message
 
 
-def note(session: Session, *, person: Person, ticket_id: int, text: str) -> TicketMessage:
-    """An internal note: staff only, never sent to the family."""
+def note(
+    session: Session,
+    *,
+    person: Person,
+    ticket_id: int,
+    text: str,
+    source: tuple[int, int] | None = None,
+) -> TicketMessage:
+    """An internal note: staff only, never sent to the family; once per Telegram message."""
     _staff_only(person)
     ticket, _ = get_visible(session, person, ticket_id)
+    if source is not None:
+        existing = _by_source(session, source)
+        if existing is not None:
+            return existing  # the same Telegram message again, redelivered after a restart
     if not text.strip():
         raise InvalidInput("empty")
     message = TicketMessage(
-        ticket_id=ticket.id or 0, author=_actor(person), direction="note", text=text.strip()
+        ticket_id=ticket.id or 0,
+        author=_actor(person),
+        direction="note",
+        text=text.strip(),
+        source_chat_id=source[0] if source else None,
+        source_message_id=source[1] if source else None,
     )
     session.add(message)
     audit.record(

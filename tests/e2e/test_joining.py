@@ -185,18 +185,22 @@ async def test_group_chats_are_told_to_write_privately(harness: Harness) -> None
     assert "Sanad only works in a private chat" in reply.text
 
 
-async def test_features_not_built_yet_say_so_honestly(harness: Harness) -> None:
+async def test_every_menu_button_leads_somewhere_real(harness: Harness) -> None:
     amina = await harness.join_family("KH-0013")
     amina.send_text("/mydata")
-    await amina.wait_for("نسخة من بياناتك غير متاح في سند بعد")
+    await amina.wait_for("🔒 بياناتك")
     # A family without a provider for its district is told whom to contact, not shown nothing.
     amina.press_button("📅 حجز موعد")
     await amina.wait_for("تواصل مع فريق إعادة التوطين في البلدية")
     _, kim = await harness.join_staff("coordinator", "Kim")
     kim.press_button("📣 Send a notice")
-    await kim.wait_for("Sending notices to families is not ready yet in Sanad.")
+    await kim.wait_for("New notice to families")
+    kim.send_text("/cancel")
+    await kim.wait_for("Cancelled. Nothing was sent.")
     kim.press_button("📊 Figures")
-    await kim.wait_for("Provider figures are not ready yet in Sanad.")
+    await kim.wait_for(lambda m: any(d.startswith("st:") for _, d in m.buttons))
+    texts = " ".join(m.text for m in kim.messages + amina.messages)
+    assert "not ready" not in texts and "غير جاهز" not in texts
 
 
 async def test_staff_join_and_coordinators_invite_from_telegram(harness: Harness) -> None:

@@ -521,3 +521,17 @@ async def test_an_english_speaking_family_and_an_arabic_reading_caseworker(
     assert "الحالة: في قائمة الانتظار، لم يستلمه أحد بعد" in arabic_card.text
     assert "النافذة لا تغلق" in arabic_card.text
     assert ("🙋 تولّي الطلب", "tk:claim:2") in arabic_card.buttons
+
+
+async def test_opening_a_ticket_card_is_in_the_audit_trail(harness: Harness) -> None:
+    sam_id, sam, _, _ = await setup_provider(harness)
+    amina = await harness.join_family("KH-0016", caseworker_id=sam_id)
+    ref = await report(amina, HOUSING_AR, "الغسالة معطلة")
+    await sam.wait_for(ref)
+    sam.send_text("/tickets")
+    await sam.wait_for(lambda m: any(d.startswith("tk:open:") for _, d in m.buttons))
+    sam.press_button(f"Open {ref}")
+    await sam.wait_for("📄 Ticket")
+    with harness.db.session() as session:
+        views = session.exec(select(AuditEvent).where(AuditEvent.action == "ticket.view")).all()
+    assert [(v.actor, v.subject) for v in views] == [(f"staff:{sam_id}", "ticket:1")]

@@ -1,0 +1,1 @@
+"""Incoming updates: stored durably before Telegram is told they arrived, then handled."""
