@@ -3,25 +3,30 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+LOCK   := requirements.lock
 # `make bench` runs benchmarks/bench_<name>.py for each name, in this order.
-BENCHMARKS := translation relay safeguarding pacing delivery inbound kill scale reminders stats privacy
+BENCHMARKS := translation relay safeguarding pacing delivery inbound kill scale reminders stats privacy memory
 
-.PHONY: help install run demo test test-fast lint format typecheck i18n-extract i18n-update \
+.PHONY: help install lock run demo test test-fast lint format typecheck i18n-extract i18n-update \
         i18n-compile i18n-check db-upgrade bench fixture-models clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	# The CPU build of torch first (argostranslate needs it through stanza); a plain
-	# resolve would fetch several GB of CUDA packages.
-	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -e ".[translation,postgres,test]"
+	# Every package from the lock, each file checked against its sha256 (pip and setuptools
+	# too; torch is the CPU build in /opt/wheels). pip's configured constraint file (torch cap,
+	# no hashes) still applies: --require-hashes wants hashes on requirements, not constraints.
+	$(PY) -m pip install --quiet --require-hashes -r $(LOCK)
+	# The project alone, built by the locked setuptools: everything it needs is installed above.
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
 install: $(STAMP)  ## create .venv and install the bot, translation and test dependencies
+
+lock:  ## regenerate requirements.lock from pyproject.toml (UPGRADE=1: newest releases)
+	$(PYTHON) tools/lock.py $(if $(UPGRADE),--upgrade)
 
 run: $(STAMP)  ## run the bot (no BOT_TOKEN: the offline demo)
 	$(PY) -m bot

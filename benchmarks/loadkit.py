@@ -5,6 +5,7 @@ that stop when a marked message lands in a chat."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import platform
@@ -193,23 +194,34 @@ class BotProcess:
             )  # fmt: skip
         self.starts += 1
 
-    def _reaped(self, *, block: bool) -> bool:
-        """Reaps the process if it ended, keeping its peak resident memory (wait4's rusage)."""
+    def _note_peak(self) -> None:
+        """Keeps the process's own peak resident memory (VmHWM), read while it still runs.
+
+        wait4's ru_maxrss is no good here: for a child it counts the memory the child had as a
+        copy of this (large) benchmark process before it started the bot."""
         assert self.proc is not None
-        if self.proc.returncode is not None:  # already reaped by poll(): no rusage left
+        with contextlib.suppress(OSError, ValueError):
+            for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    self.maxrss_kb = max(self.maxrss_kb, int(line.split()[1]))
+
+    def _reaped(self, *, block: bool) -> bool:
+        """Reaps the process if it ended."""
+        assert self.proc is not None
+        if self.proc.returncode is not None:  # already reaped by poll()
             self.proc = None
             return True
-        pid, status, usage = os.wait4(self.proc.pid, 0 if block else os.WNOHANG)
+        pid, status = os.waitpid(self.proc.pid, 0 if block else os.WNOHANG)
         if pid == 0:
             return False
         self.proc.returncode = os.waitstatus_to_exitcode(status)
-        self.maxrss_kb = max(self.maxrss_kb, usage.ru_maxrss)
         self.proc = None
         return True
 
     def kill(self) -> None:
         """SIGKILL: no clean-up of any kind."""
         if self.proc is not None:
+            self._note_peak()
             self.proc.send_signal(signal.SIGKILL)
             self._reaped(block=True)
 
@@ -217,6 +229,7 @@ class BotProcess:
         """SIGTERM and wait, serving the Bot API meanwhile (SIGKILL after ``timeout``)."""
         if self.proc is None:
             return
+        self._note_peak()
         self.proc.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -12,7 +12,7 @@ from telegram.ext import Application, ApplicationBuilder, ApplicationHandlerStop
 from telegram.request import HTTPXRequest
 
 import handlers
-from bot import i18n
+from bot import failures, i18n
 from bot.concurrency import ChatOrderedProcessor
 from bot.context import BotData, SanadContext
 from bot.delivery import (
@@ -165,9 +165,10 @@ async def _on_error(update: object, context: SanadContext) -> None:
 
 
 async def _report_failure(update: object, context: SanadContext) -> None:
-    """Schedules a retry, or tells the person when no attempt is left."""
+    """Schedules a retry, or tells the person (and the staff chat) when no attempt is left."""
     logger.error("update failed: %s", type(context.error).__name__, exc_info=context.error)
-    tracker: InboxTracker | None = context.application.bot_data.extras.get("inbox")
+    app = context.application
+    tracker: InboxTracker | None = app.bot_data.extras.get("inbox")
     retried = (
         isinstance(update, Update)
         and tracker is not None
@@ -176,8 +177,17 @@ async def _report_failure(update: object, context: SanadContext) -> None:
     )
     if retried:
         return
-    if isinstance(update, Update) and update.effective_chat is not None:
+    error = context.error or RuntimeError("unknown")
+    if isinstance(update, Update):
+        # The same reference goes to the person, the log and the staff chat (ERROR_CHAT_ID).
+        reference = await failures.report_failure(app, error, update_id=update.update_id)
+    elif context.job is not None:
+        await failures.report_failure(app, error, job=context.job.name)
+        return
+    else:
+        return
+    if update.effective_chat is not None:
         try:
-            await tell_failure(update, context)
+            await tell_failure(update, context, reference)
         except Exception:
             logger.exception("could not report an error to the chat")

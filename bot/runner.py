@@ -257,15 +257,24 @@ def run_bot(settings: Settings) -> int:
         app = build_application(settings, db)
         app.bot_data.extras[heartbeat.HOLDER] = holder
         if settings.webhook_url:
+            # Each call is stored in the inbox before it is answered 200 (bot/inbound/webhook.py).
+            from bot.inbound import webhook
+
             logger.info("starting in webhook mode on port %s", settings.webhook_port)
-            app.run_webhook(
+            server = webhook.WebhookServer(
+                app,
+                db,
+                url=settings.webhook_url,
+                secret=settings.webhook_secret,
                 listen=settings.webhook_listen,
                 port=settings.webhook_port,
-                webhook_url=settings.webhook_url,
-                secret_token=settings.webhook_secret or None,
                 allowed_updates=ALLOWED_UPDATES,
-                bootstrap_retries=BOOTSTRAP_RETRIES,
             )
+            try:
+                webhook.run(app, server, bootstrap_retries=BOOTSTRAP_RETRIES)
+            except webhook.CannotListen as exc:  # the port is taken, or not this machine's
+                print(f"cannot start: {exc}", file=sys.stderr)
+                return 1
         else:
             logger.info("starting in long-polling mode")
             app.run_polling(allowed_updates=ALLOWED_UPDATES, bootstrap_retries=BOOTSTRAP_RETRIES)

@@ -66,6 +66,9 @@ class Settings:
     booking_min_notice: timedelta = timedelta(hours=2)
     # REMINDERS_APPOINTMENT, REMINDERS_CLASS and QUIET_HOURS (see reminder_times).
     reminder_policy: ReminderPolicy = field(default_factory=ReminderPolicy)
+    # A staff chat (a person's or a group's Telegram id) told of each update or job that failed
+    # for good, by reference only; unset, failures are only logged.
+    error_chat_id: int | None = None
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -109,4 +112,5 @@ class Settings:
                 esol_class=parse_offsets(_env("REMINDERS_CLASS", "2h")),
                 quiet=parse_quiet_hours(_env("QUIET_HOURS", "21:00-08:00")),
             ),
+            error_chat_id=int(_env("ERROR_CHAT_ID")) if _env("ERROR_CHAT_ID") else None,
         )

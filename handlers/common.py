@@ -92,15 +92,28 @@ def busy_message_text(t: Texts, text: str) -> str:
     )
 
 
-async def tell_failure(update: Update, context: SanadContext) -> None:
+def failure_text(t: Texts, reference: str) -> str:
+    """Said when an update failed for good; staff find the failure by its reference."""
+    # TRANSLATORS: {reference} is a code such as E-7KXM3P, read out to staff as it is.
+    return t._(
+        "Sorry, something went wrong. Please try again. If it happens again, tell your "
+        "caseworker this reference: {reference}",
+        reference=reference,
+    )
+
+
+async def tell_failure(update: Update, context: SanadContext, reference: str = "") -> None:
     """Tells the person an update failed, in their language: a busy database (nothing was
-    saved: their words are given back to send again) or any other error."""
+    saved: their words are given back to send again) or any other error, with its reference."""
     user = update.effective_user
     person: Person | None = context.person
     language = person.language if person else negotiate(user.language_code if user else None)
     t = texts(language or "ar")
     if not isinstance(context.error, DatabaseBusy):
-        await answer(update, t._("Sorry, something went wrong. Please try again."))
+        if reference:
+            await answer(update, failure_text(t, reference))
+        else:
+            await answer(update, t._("Sorry, something went wrong. Please try again."))
         return
     message = update.message
     words = (message.text or message.caption or "") if message is not None else ""

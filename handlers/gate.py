@@ -77,6 +77,14 @@ def edited_command_text(t: Texts) -> str:
     )
 
 
+def edited_staff_text(t: Texts) -> str:
+    """Said when staff edit a message they already sent: edits are never passed on."""
+    return t._(
+        "You edited a message you had already sent. Sanad does not pass edits on, so nothing "
+        "was sent or changed. Please send the correction as a new message."
+    )
+
+
 async def gate(update: Update, context: SanadContext) -> None:
     """Resolves the caller once and stops updates they may not make; edits pass it too."""
     chat = update.effective_chat
@@ -85,6 +93,8 @@ async def gate(update: Update, context: SanadContext) -> None:
     edited = update.edited_message
     if chat is None:
         raise ApplicationHandlerStop
+    if edited is not None and edited.location is not None:
+        raise ApplicationHandlerStop  # a live location moving: nothing to take in or answer
     if chat.type != chat.PRIVATE:
         if update.message is not None:
             await answer(update, bilingual(group_text))
@@ -118,4 +128,8 @@ async def gate(update: Update, context: SanadContext) -> None:
         raise ApplicationHandlerStop
     if edited is not None and (edited.text or "").startswith("/"):
         await answer(update, edited_command_text(texts(person.language)))
+        raise ApplicationHandlerStop
+    if edited is not None and person.is_staff:
+        # A reply, note or broadcast already went as first written; a correction is a new one.
+        await answer(update, edited_staff_text(texts(person.language)))
         raise ApplicationHandlerStop

@@ -5,7 +5,15 @@ from __future__ import annotations
 from telegram import Update
 
 from bot.context import SanadContext
-from handlers import broadcast, diary_add, family_tickets, reference_data, report, staff_tickets
+from handlers import (
+    broadcast,
+    diary_add,
+    family_edits,
+    family_tickets,
+    reference_data,
+    report,
+    staff_tickets,
+)
 from handlers.common import answer, person_of, texts_for
 from handlers.menu import menu_for
 
@@ -23,8 +31,11 @@ async def on_private_message(update: Update, context: SanadContext) -> None:
             return
         if not await diary_add.on_staff_text(update, context):
             await staff_tickets.on_staff_message(update, context)
-    elif person.is_member and (person.consented or update.edited_message is None):
-        # The gate lets edits through unchecked: a family that has not consented is not read.
+    elif person.is_member and update.edited_message is not None:
+        # The gate stops a family that has not consented before their edit is read.
+        if person.consented:
+            await family_edits.on_family_edit(update, context)
+    elif person.is_member:
         await report.on_family_message(update, context)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 
 from sqlmodel import Session
@@ -32,6 +33,7 @@ from handlers.common import keyboard
 from handlers.render import (
     danger_lines,
     needs_translation_buttons,
+    quote,
     readable,
     split_text,
     staff_buttons,
@@ -236,6 +238,27 @@ def _family_message(session: Session, notice: Notification, _: Person, t: Texts)
     """A new message from the family on an open request, with its file."""
     intro = t._("💬 New message from the family")
     return _card(session, notice, t, intro, only_message=True, files=True)
+
+
+@renders(NoticeKind.STAFF_MESSAGE_EDITED, Audience.TICKET_STAFF)
+def _message_edited(session: Session, notice: Notification, _: Person, t: Texts) -> Outgoing:
+    """The family corrected a message on a request: its new words, and the words first sent."""
+    ticket = session.get(Ticket, notice.ticket_id)
+    message = session.get(TicketMessage, notice.message_id)
+    assert ticket is not None
+    shows = [message] if message is not None else []
+    card = card_context(session, ticket, include_notes=False, messages=shows)
+    intro = t._("✏️ The family corrected a message they had sent. It now reads:")
+    text = staff_card(t, card, intro=intro)
+    if message is not None and message.original_text:
+        # TRANSLATORS: staff card heading above the family's words before they corrected them.
+        text += "\n\n" + t._("As first sent:") + "\n" + quote(message.original_text)
+    return Outgoing(
+        chat_id=notice.chat_id,
+        pieces=split_text(text),
+        markup=staff_buttons(t, ticket, translated=needs_translation_buttons(t, shows)),
+        ticket_id=ticket.id,
+    )
 
 
 @renders(NoticeKind.STAFF_URGENT, Audience.TICKET_STAFF)
@@ -579,6 +602,38 @@ def _staff_erasure_request(
         ],
         markup=privacy_text.staff_request_buttons(t, info.request_id, info.household_id),
     )
+
+
+# ---------------------------------------------------------------- failures (ERROR_CHAT_ID)
+
+
+def error_report_text(t: Texts, notice: Notification) -> str:
+    """A failure for staff: its reference, what failed, the error's class and when, no content."""
+    payload = notice.payload
+    at = t.datetime(datetime.fromisoformat(str(payload.get("at"))))
+    if payload.get("update_id") is not None:
+        # TRANSLATORS: {update} is Telegram's number for the update, kept in Sanad's inbox.
+        what = t._("A message or button press could not be handled (update {update}).",
+                   update=str(payload["update_id"]))  # fmt: skip
+    else:
+        what = t._("A scheduled job failed: {job}.", job=str(payload.get("job") or "?"))
+    lines = [
+        t._("⚠️ Error {reference}", reference=str(payload.get("reference"))),
+        what,
+        t._("Error type: {error} · at {at}", error=str(payload.get("error")), at=at),
+        t._(
+            "If a person quotes this reference, it is this failure. The log has the same "
+            "reference; no message content is kept with it."
+        ),
+    ]
+    return "\n".join(lines)
+
+
+@renders(NoticeKind.STAFF_ERROR_REPORT, Audience.ANYONE)
+def _error_report(_: Session, notice: Notification, person: Person, t: Texts) -> Outgoing:
+    """A failure told to the configured staff chat (a group reads English, staff their own)."""
+    reader = t if person.is_staff else texts("en")
+    return Outgoing(chat_id=notice.chat_id, pieces=[error_report_text(reader, notice)])
 
 
 # ---------------------------------------------------------------- conversations left open

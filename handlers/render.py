@@ -311,7 +311,10 @@ def staff_card(t: Texts, card: CardContext, *, intro: str) -> str:
     """A ticket as staff see it: header, then the family's messages."""
     parts = [intro, staff_header(t, card), ""]
     for message in card.messages:
-        if message.direction == "in":
+        if message.direction == "in" and message.edited_at is not None:
+            # TRANSLATORS: staff card heading above a message the family corrected in Telegram.
+            parts.append(t._("Family wrote (edited):"))
+        elif message.direction == "in":
             parts.append(t._("Family wrote:"))
         elif message.direction == "out":
             parts.append(t._("Staff replied:"))

@@ -26,6 +26,8 @@ Under load it behaves like Telegram when asked to: ``LocalBotAPI(rate_limits=Tru
 429 with ``retry_after`` past about 30 messages a second or 1 a second per chat (after a short
 burst); ``api.inject(Fault.BLOCKED, chat_id=..., times=2)`` and friends inject 429s, 403s,
 5xx, timeouts and dropped connections; ``api.counters`` tells what it saw and answered.
+Once the bot calls ``setWebhook`` (a loopback URL), each update is POSTed to it instead, retried
+until answered 2xx (``api.webhook_deliveries``), and ``getUpdates`` answers 409.
 """
 
 from localapi.faults import Fault, FaultRule
@@ -34,10 +36,12 @@ from localapi.limits import Counters, TelegramLimits
 from localapi.server import LocalBotAPI
 from localapi.state import ApiError, SentMessage
 from localapi.users import GroupHandle, UserHandle
+from localapi.webhook import Delivery
 
 __all__ = [
     "ApiError",
     "Counters",
+    "Delivery",
     "EntityParseError",
     "Fault",
     "FaultRule",

@@ -121,6 +121,8 @@ class Counters:
     faults: Counter[str] = field(default_factory=Counter)  # injected faults applied, by kind
     delivered: Counter[int] = field(default_factory=Counter)  # new bot messages per chat
     send_times: list[float] = field(default_factory=list)  # monotonic time of each new message
+    webhook_attempts: int = 0  # webhook requests made (one update each)
+    webhook_answers: Counter[int] = field(default_factory=Counter)  # by status; 0: no answer
 
     @property
     def too_many_requests(self) -> int:
@@ -143,6 +145,8 @@ class Counters:
         self.faults.clear()
         self.delivered.clear()
         self.send_times.clear()
+        self.webhook_attempts = 0
+        self.webhook_answers.clear()
 
 
 def peak_per_second(times: list[float]) -> int:

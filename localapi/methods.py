@@ -281,7 +281,7 @@ def log_out(world: World, params: Params) -> bool:
 
 @method("setWebhook")
 def set_webhook(world: World, params: Params) -> bool:
-    """Record a webhook (the local server never calls it)."""
+    """Record a webhook: pending updates are then POSTed to it (localapi/webhook.py)."""
     url = params.get_str("url", "") or ""
     if params.get_bool("drop_pending_updates"):
         world.updates.clear()
@@ -317,6 +317,9 @@ def get_webhook_info(world: World, params: Params) -> JSON:
         info["max_connections"] = world.webhook.get("max_connections", 40)
         if world.webhook.get("allowed_updates") is not None:
             info["allowed_updates"] = world.webhook["allowed_updates"]
+        for key in ("last_error_date", "last_error_message"):
+            if key in world.webhook:
+                info[key] = world.webhook[key]
     return info
 
 

@@ -24,6 +24,7 @@ from localapi.limits import Counters, Limiter, TelegramLimits, too_many
 from localapi.methods import METHODS, Params, Upload, resolve_commands, scope_key
 from localapi.state import ApiError, ChatState, World
 from localapi.users import GroupHandle, UserHandle
+from localapi.webhook import Delivery, WebhookSender
 
 __all__ = ["LocalBotAPI"]
 
@@ -73,6 +74,8 @@ class LocalBotAPI:
         self._poller: web.Request | None = None
         self._last_poll_at = float("-inf")
         self._closing = False
+        # Delivers updates to the bot's webhook while one is set (localapi/webhook.py).
+        self.webhook_sender = WebhookSender(self.world)
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -89,6 +92,7 @@ class LocalBotAPI:
         await site.start()
         self.port = int(self._runner.addresses[0][1])
         self._closing = False
+        await self.webhook_sender.start()
         logger.info("local Bot API listening on %s:%d", self.host, self.port)
 
     async def stop(self) -> None:
@@ -96,6 +100,7 @@ class LocalBotAPI:
         if self._runner is None:
             return
         self._closing = True
+        await self.webhook_sender.stop()
         self.world.touch()
         await asyncio.sleep(0)
         await self._runner.cleanup()
@@ -249,6 +254,15 @@ class LocalBotAPI:
         return dict(self.world.webhook)
 
     @property
+    def webhook_deliveries(self) -> list[Delivery]:
+        """Every webhook request made: (update_id, status answered, when), oldest first."""
+        return list(self.webhook_sender.deliveries)
+
+    def lose_webhook_answers(self, times: int = 1) -> None:
+        """Treat the next ``times`` 2xx webhook answers as lost: those updates are sent again."""
+        self.webhook_sender.lose_answers += times
+
+    @property
     def pending_updates(self) -> list[JSON]:
         """Updates not yet confirmed by the bot."""
         return copy.deepcopy(self.world.updates)
@@ -268,14 +282,16 @@ class LocalBotAPI:
             self.world.limiter = None
 
     async def quiet(self, timeout: float = 0.5, *, max_wait: float = 30.0) -> None:
-        """Wait until the bot has fetched every update and made no request for ``timeout`` s."""
+        """Wait until the bot has fetched (or, with a webhook, confirmed) every update and made
+        no request for ``timeout`` s."""
         deadline = time.monotonic() + max_wait
         while True:
             now = time.monotonic()
             polling = self._poller is not None or now - self._last_poll_at < 1.0
-            undelivered = polling and any(
-                u["update_id"] > self.world.delivered_up_to for u in self.world.updates
-            )
+            undelivered = (
+                polling
+                and any(u["update_id"] > self.world.delivered_up_to for u in self.world.updates)
+            ) or self.webhook_sender.busy
             idle = now - self.world.last_activity
             if not undelivered and idle >= timeout:
                 return

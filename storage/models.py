@@ -285,6 +285,10 @@ class TicketMessage(SQLModel, table=True):
     )
     # When retention (or erasure) removed the text, translation and file of this message.
     purged_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The family edited the message in Telegram: ``text`` holds the newest wording, this the
+    # words as first sent (kept from the first edit on), and when the newest edit was made.
+    original_text: str | None = None
+    edited_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class MessageLink(SQLModel, table=True):
@@ -355,6 +359,8 @@ class NoticeKind(StrEnum):
     STAFF_SUPPORT_ENDING = "staff.support_ending"  # monthly: support ends within 6 months
     STAFF_ERASURE_REQUEST = "staff.erasure_request"  # a family asked for their data deleted
     FLOW_EXPIRED = "account.flow_expired"  # a conversation left for a day was closed
+    STAFF_MESSAGE_EDITED = "staff.message_edited"  # the family corrected a message they sent
+    STAFF_ERROR_REPORT = "staff.error_report"  # an update or a job failed: a reference only
 
 
 class NoticeState(StrEnum):

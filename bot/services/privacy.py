@@ -177,8 +177,8 @@ RULES: dict[str, Rule] = {
         _F,
         "id ticket_id author direction kind text file_id language translation "
         "translation_status translation_model translation_target translation_flagged "
-        "created_at source_chat_id source_message_id purged_at",
-        "text file_id translation source_chat_id source_message_id",
+        "created_at source_chat_id source_message_id purged_at original_text edited_at",
+        "text file_id translation source_chat_id source_message_id original_text",
         Erase.SCRUB,
         "messages",
     ),
@@ -789,6 +789,7 @@ def erase(session: Session, *, household_id: int, actor: str, now: datetime) -> 
         .where(col(TicketMessage.ticket_id).in_(t))
         .values(
             text="",
+            original_text=None,
             file_id=None,
             translation=None,
             source_chat_id=None,

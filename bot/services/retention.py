@@ -68,7 +68,7 @@ def purge_closed(session: Session, *, now: datetime, days: int) -> tuple[int, in
             .where(
                 col(TicketMessage.ticket_id).in_(closed), col(TicketMessage.purged_at).is_(None)
             )
-            .values(text="", translation=None, file_id=None, purged_at=now)
+            .values(text="", original_text=None, translation=None, file_id=None, purged_at=now)
         )
     )
     closed_ids = set(session.exec(closed).all())
