@@ -6,17 +6,21 @@ fake translator taking 0.1 s a message. Each is timed unloaded (one message at a
 and loaded (every message pushed at once: rate); with slow translation, messages that need no
 translation are timed while translated ones queue. Run:
 ``.venv/bin/python -m benchmarks.bench_inbound [--messages 2000 --families 200]``
-(``--messages 600`` is quick).
+(``--messages 600`` is quick; ``--postgres URL`` or ``SANAD_BENCH_POSTGRES_URL`` adds a run of
+Sanad on that PostgreSQL database, which is emptied first).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from sqlmodel import SQLModel
 
 from benchmarks.loadkit import (
     BotProcess,
@@ -119,8 +123,20 @@ async def slow_translation(phase: Phase, translated: int, stall: float) -> Any:
     }
 
 
-async def run(messages: int, families: int, probes: int, translated: int, stall: float) -> Any:
-    """All three bots against one local Bot API; returns the figures."""
+def fresh(url: str) -> Database:
+    """The database at ``url``, emptied when it is PostgreSQL (a SQLite file is new)."""
+    db = Database(url)
+    if db.engine.dialect.name == "postgresql":
+        SQLModel.metadata.drop_all(db.engine)
+        with db.engine.begin() as connection:
+            connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+    return db
+
+
+async def run(
+    messages: int, families: int, probes: int, translated: int, stall: float, postgres: str = ""
+) -> Any:
+    """All the bots against one local Bot API; returns the figures."""
     caseworkers = max(1, families // 10)
     result: dict[str, Any] = {"messages": messages, "families": families}
     with tempfile.TemporaryDirectory() as folder:
@@ -128,10 +144,13 @@ async def run(messages: int, families: int, probes: int, translated: int, stall:
         api = LocalBotAPI(token="100:BENCH-INBOUND")
         await api.start()
         url = f"sqlite:///{root / 'bench.db'}"
-        db = Database(url)
-        population = populate(db, families=families, caseworkers=caseworkers,
-                              english_from=families // 2)  # fmt: skip
-        db.dispose()
+        population = None
+        for each in (url, postgres) if postgres else (url,):
+            db = fresh(each)
+            population = populate(db, families=families, caseworkers=caseworkers,
+                                  english_from=families // 2)  # fmt: skip
+            db.dispose()
+        assert population is not None
         for chat in population.families + population.caseworkers:
             api.user(chat)
         clock = Clock(watched=set(population.caseworkers))
@@ -148,9 +167,12 @@ async def run(messages: int, families: int, probes: int, translated: int, stall:
              {"SANAD_MODELS_DIR": str(slow_models), "SANAD_BENCH_TRANSLATION_DELAY": "0.1",
               **unpaced}),
         ]  # fmt: skip
+        if postgres:
+            bots.append(("sanad_postgres", "bot", {"DATABASE_URL": postgres, **unpaced}))
         try:
             for number, (name, module, env) in enumerate(bots):
-                bot = BotProcess(api, url, root, OUTBOX_INTERVAL="1", **env)
+                bot = BotProcess(api, env.pop("DATABASE_URL", url), root, OUTBOX_INTERVAL="1",
+                                 **env)  # fmt: skip
                 bot.start(module)
                 phase = Phase(api, clock, population, base=(number + 1) * 100_000)
                 try:
@@ -179,6 +201,14 @@ async def run(messages: int, families: int, probes: int, translated: int, stall:
         round(loaded_p50 / slow["unloaded_untranslated"]["p50_ms"], 2) if loaded_p50 else None
     )
     result["translated_rate_ratio_of_translator"] = round(slow["translated_rate_per_s"] / 10.0, 3)
+    if "sanad_postgres" in result:
+        pg = result["sanad_postgres"]
+        result["postgres_rate_ratio"] = round(
+            pg["loaded"]["rate_per_s"] / echo["loaded"]["rate_per_s"], 3
+        )
+        result["postgres_unloaded_p50_ratio"] = round(
+            pg["unloaded"]["p50_ms"] / echo["unloaded"]["p50_ms"], 2
+        )
     return result
 
 
@@ -191,19 +221,27 @@ def main() -> int:
     parser.add_argument("--translated", type=int, default=100,
                         help="messages needing the 0.1 s translation, pushed at once")  # fmt: skip
     parser.add_argument("--stall", type=float, default=30.0)
+    parser.add_argument("--postgres", default=os.environ.get("SANAD_BENCH_POSTGRES_URL", ""),
+                        help="also run Sanad on this (emptied) PostgreSQL database")  # fmt: skip
     args = parser.parse_args()
     result = asyncio.run(
-        run(args.messages, args.families, args.probes, args.translated, args.stall)
+        run(args.messages, args.families, args.probes, args.translated, args.stall, args.postgres)
     )
     echo, sanad, slow = result["echo"], result["sanad"], result["sanad_slow_translation"]
     print(f"{args.messages} messages from {args.families} families, limits off")
     print(f"{'bot':<26}{'rate/s':>9}{'delivered':>11}{'p50 ms':>9}{'p95 ms':>9}")
-    for label, row in (("bare PTB relay", echo), ("Sanad", sanad)):
+    rows = [("bare PTB relay", echo), ("Sanad (SQLite)", sanad)]
+    if "sanad_postgres" in result:
+        rows.append(("Sanad (PostgreSQL)", result["sanad_postgres"]))
+    for label, row in rows:
         loaded, unloaded = row["loaded"], row["unloaded"]
         print(f"{label:<26}{loaded['rate_per_s']:>9}{loaded['delivered']:>11}"
               f"{unloaded['p50_ms']:>9}{unloaded['p95_ms']:>9}")  # fmt: skip
     print(f"  rate ratio (goal >= 0.5)                 {result['rate_ratio']}")
     print(f"  unloaded p50 ratio (goal <= 2)           {result['unloaded_p50_ratio']}")
+    if "postgres_rate_ratio" in result:
+        print(f"  PostgreSQL: rate ratio {result['postgres_rate_ratio']}, "
+              f"unloaded p50 ratio {result['postgres_unloaded_p50_ratio']}")  # fmt: skip
     print("with translation taking 0.1 s a message:")
     print(f"  untranslated p50 unloaded / while {args.translated} translate: "
           f"{slow['unloaded_untranslated'].get('p50_ms')} / "

@@ -1,11 +1,12 @@
 """SIGKILL the bot in the middle of a fan-out, again and again: nothing missed, little repeated.
 
 N bulk notices to N chats are queued in the outbox; the bot (``python -m bot``) sends them to
-the local Bot API with Telegram's limits scaled up so the run takes seconds. At K random moments
+the local Bot API with Telegram's limits (its own 30/s, then scaled up). At K random moments
 (after a random number of messages landed) it is killed with SIGKILL and restarted at once.
 Afterwards each chat's record says what was missed and what arrived twice. Run:
-``.venv/bin/python -m benchmarks.bench_kill [--notices 2000 --kills 20]``
-(``--notices 500 --kills 5`` is quick).
+``.venv/bin/python -m benchmarks.bench_kill [--notices 2000 --kills 20 --rates 30,300]``
+(``--notices 500 --kills 5`` is quick). At Telegram's real limit a kill can repeat only what
+was accepted in the short window before its record; scaled up tenfold, ten times as much is.
 """
 
 from __future__ import annotations
@@ -106,26 +107,42 @@ async def run(notices: int, kills: int, rate: int, stall: float, seed: int) -> A
     }
 
 
+def window_ms(result: dict[str, Any]) -> float:
+    """The repeats per kill as time: how long, on average, a message Telegram accepted waits
+    for its record (at the bot's send rate); it does not depend on the rate, the count does."""
+    rate = result["limit_overall_per_s"] * 0.93
+    return round(1000 * result["sent_twice_per_kill"] / rate, 1)
+
+
 def main() -> int:
     """Prints the figures and writes JSON under benchmarks/results/."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--notices", type=int, default=2000)
     parser.add_argument("--kills", type=int, default=20)
-    parser.add_argument("--rate", type=int, default=300, help="the local Bot API's overall limit")
+    parser.add_argument("--rates", default="30,300",
+                        help="the local Bot API's overall limits, one run each: Telegram's own "
+                             "30/s, and scaled up so the run takes seconds")  # fmt: skip
     parser.add_argument("--stall", type=float, default=30.0,
                         help="give up waiting after this many seconds without a new message")  # fmt: skip
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
-    result = asyncio.run(run(args.notices, args.kills, args.rate, args.stall, args.seed))
-    print(f"{result['notices']} bulk notices, {result['kills']} SIGKILLs with restarts, "
-          f"limits scaled to {result['limit_overall_per_s']}/s")  # fmt: skip
-    print(f"  missed (goal 0)                        {result['missed']}")
-    print(f"  sent twice (goal <= {result['kills']})                {result['sent_twice']}"
-          f" ({result['sent_twice_per_kill']} per kill, {result['chats_with_repeats']} chats)")  # fmt: skip
-    print(f"  kills while nothing was moving         {result['kills_while_stalled']}")
-    print(f"  429s                                   {result['too_many_requests_429']}")
-    print(f"  wall time                              {result['seconds']} s")
-    print(f"wrote {write_result('bench_kill', result)}")
+    runs = [
+        asyncio.run(run(args.notices, args.kills, int(rate), args.stall, args.seed))
+        for rate in args.rates.split(",")
+    ]
+    print(f"{args.notices} bulk notices, {args.kills} SIGKILLs with restarts, one run per limit")
+    print(f"{'limit/s':>8}{'missed':>8}{'twice':>7}{'per kill':>10}{'chats':>7}"
+          f"{'window ms':>11}{'stalled':>9}{'429s':>6}{'seconds':>9}")  # fmt: skip
+    for result in runs:
+        result["accept_to_record_window_ms"] = window_ms(result)
+        print(f"{result['limit_overall_per_s']:>8}{result['missed']:>8}"
+              f"{result['sent_twice']:>7}{result['sent_twice_per_kill']:>10}"
+              f"{result['chats_with_repeats']:>7}{result['accept_to_record_window_ms']:>11}"
+              f"{result['kills_while_stalled']:>9}{result['too_many_requests_429']:>6}"
+              f"{result['seconds']:>9}")  # fmt: skip
+    print("goals: missed 0; sent twice <= 1 per kill (at Telegram's 30/s; scaled up, the")
+    print("repeats grow with the rate: a kill repeats what was accepted in the window)")
+    print(f"wrote {write_result('bench_kill', {'runs': runs})}")
     return 0
 
 

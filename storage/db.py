@@ -230,6 +230,7 @@ class Database:
         # inline on the caller's thread, so they can never interleave on that connection.
         self._inline = is_memory(url)
         self._executor: ThreadPoolExecutor | None = None
+        self._first: ThreadPoolExecutor | None = None
         # SQLite: a transaction that lost a race is tried again holding this lock and SQLite's
         # write lock from its first statement, so under many writers it cannot lose forever.
         self._sqlite_file = self.engine.dialect.name == "sqlite" and not self._inline
@@ -244,6 +245,21 @@ class Database:
         to ``retry_for`` seconds; then :class:`DatabaseBusy` is raised and nothing changed.
         ``fn`` must only touch the database: it may run more than once.
         """
+        return await self._run(self._pool, fn, *args, **kwargs)
+
+    async def run_first(
+        self, fn: Callable[Concatenate[Session, P], T], /, *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """:meth:`run` on a thread of its own, never queued behind the workers' transactions:
+        for short writes that the outside world is waiting on (a message Telegram accepted is
+        recorded as sent through here, so a crash can repeat as few as possible)."""
+        return await self._run(self._first_pool, fn, *args, **kwargs)
+
+    async def _run(
+        self, pool: Callable[[], ThreadPoolExecutor], fn: Callable[..., T], *args: Any,
+        **kwargs: Any,
+    ) -> T:  # fmt: skip
+        """:meth:`run` on the executor ``pool`` gives."""
         call = functools.partial(self._transaction, fn, *args, **kwargs)
         deadline = time.monotonic() + self.retry_for
         delay = 0.05
@@ -251,7 +267,7 @@ class Database:
             try:
                 if self._inline:
                     return call()
-                return await asyncio.get_running_loop().run_in_executor(self._pool(), call)
+                return await asyncio.get_running_loop().run_in_executor(pool(), call)
             except DBAPIError as exc:
                 if not is_transient(exc):
                     raise
@@ -275,6 +291,12 @@ class Database:
         BEGIN (IMMEDIATE waits for other processes up to the busy timeout)."""
         with self._writer, self._session(self.engine) as session:
             return fn(session, *args, **kwargs)
+
+    def _first_pool(self) -> ThreadPoolExecutor:
+        """The one thread of :meth:`run_first`, started on first use."""
+        if self._first is None:
+            self._first = ThreadPoolExecutor(1, thread_name_prefix="sanad-db-first")
+        return self._first
 
     def _pool(self) -> ThreadPoolExecutor:
         """The worker threads, started on first use (as many as pooled connections)."""
@@ -312,9 +334,10 @@ class Database:
 
     def dispose(self) -> None:
         """Stops the worker threads and closes every pooled connection."""
-        if self._executor is not None:
-            self._executor.shutdown(wait=True)
-            self._executor = None
+        for executor in (self._executor, self._first):
+            if executor is not None:
+                executor.shutdown(wait=True)
+        self._executor = self._first = None
         self.engine.dispose()
 
 

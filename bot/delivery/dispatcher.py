@@ -1,12 +1,13 @@
 """The outbox dispatcher, the only code that sends notices: it claims, renders, sends, records.
 
 Every database step runs off the event loop in its own short transaction, and no Telegram call
-is awaited inside a transaction: notices are claimed and rendered together (a second transaction
-only when a translator must run between the two), and parts sent are recorded together as they
-come (a group commit). A chat's notices go in queue order (the outbox hands out one head per
-chat); different chats are served concurrently, so one chat's slow translation or retry never
-delays another's. A part is recorded right after Telegram accepted it, before its notice moves
-on, so after a crash only the parts in flight at the kill may arrive twice.
+is awaited inside a transaction: a claim is one short write (it holds SQLite's write lock, so it
+never renders), each notice is then rendered in a transaction of its own (a second one only when
+a translator must run), and parts sent are recorded together as they come (a group commit). A
+chat's notices go in queue order (the outbox hands out one head per chat); different chats are
+served concurrently, so one chat's slow translation or retry never delays another's. A part is
+recorded right after Telegram accepted it, before its notice moves on, so after a crash only the
+parts in flight at the kill may arrive twice.
 """
 
 from __future__ import annotations
@@ -47,8 +48,8 @@ REFILL_SHARE = 4
 
 @dataclass
 class Job:
-    """A claimed notice, rendered in its claim's transaction unless it must be translated first
-    (``todo``); ``error`` when rendering failed (it is retried with backoff)."""
+    """A claimed notice, once prepared: rendered, or waiting for a translator (``todo``);
+    ``error`` when rendering failed (it is retried with backoff)."""
 
     notice: Claimed
     rendered: Rendered | None = None
@@ -64,7 +65,6 @@ class Batch:
     jobs: list[Job] = field(default_factory=list)
     waiting: set[int] = field(default_factory=set)
     next_due: datetime | None = None
-    closed: bool = False  # a notice was cancelled or re-targeted: its chat may move on
 
 
 class Dispatcher:
@@ -140,9 +140,8 @@ class Dispatcher:
             await asyncio.gather(*tasks)
 
     async def _claim(self, limit: int) -> Batch:
-        """Claims and renders up to ``limit`` notices in one transaction."""
-        translator = self.app.bot_data.translator
-        return await self.db.run(_claim, self.worker, limit, translator, set(self._busy))
+        """Claims up to ``limit`` notices in one short transaction."""
+        return await self.db.run(_claim, self.worker, limit, set(self._busy))
 
     def _note_waiting(self, batch: Batch) -> None:
         """Remembers the chats with a notice waiting behind one in flight; one whose send
@@ -168,9 +167,7 @@ class Dispatcher:
                     for job in batch.jobs:
                         self._spawn(job)
                     self._note_waiting(batch)
-                    if batch.closed:
-                        self._dirty = True  # a chat may move on: claim again at once
-                    elif len(batch.jobs) >= room:
+                    if len(batch.jobs) >= room:
                         self._more = True  # more may be due: claim again when there is room
                     else:
                         self._next_due = batch.next_due
@@ -218,6 +215,9 @@ class Dispatcher:
         """Translates if needed, sends the parts still missing, and records the outcome."""
         notice = job.notice
         try:
+            if job.rendered is None and job.todo is None and job.error is None:
+                translator = self.app.bot_data.translator
+                job = await self.db.run(_prepare, notice, self.worker, translator)
             if job.error is not None:
                 raise RuntimeError(job.error)
             rendered = job.rendered
@@ -306,7 +306,7 @@ class Dispatcher:
         while self._to_record:
             group, self._to_record = self._to_record, []
             try:
-                held = await self.db.run(
+                held = await self.db.run_first(
                     _record_parts, self.worker, [(n, o, m.message_id) for n, o, m, _ in group]
                 )
             except Exception as exc:  # each sender retries its notice (see _deliver)
@@ -332,14 +332,13 @@ class Dispatcher:
         self.kick()
 
 
-def _claim(session: Session, worker: str, limit: int, translator: Any, busy: set[int]) -> Batch:
-    """Claims up to ``limit`` due notices and renders each in the same transaction (those
-    needing a translator are left for after it); notes which chats with a notice in flight
-    (``busy`` and those just claimed) have more waiting behind it."""
+def _claim(session: Session, worker: str, limit: int, busy: set[int]) -> Batch:
+    """Claims up to ``limit`` due notices, to be rendered each in its own transaction (this
+    one holds the write lock that every sender's record waits for); notes which chats with a
+    notice in flight (``busy`` and those just claimed) have more waiting behind it."""
     now = utcnow()
     claimed = outbox.claim_due(session, worker=worker, limit=limit, now=now)
-    batch = Batch(jobs=[_prepare(session, notice, worker, translator) for notice in claimed])
-    batch.closed = any(isinstance(job.rendered, Cancel | Retarget) for job in batch.jobs)
+    batch = Batch(jobs=[Job(notice) for notice in claimed])
     chats = busy | {notice.chat_id for notice in claimed}
     if chats:
         batch.waiting = outbox.chats_waiting(session, sorted(chats))

@@ -12,6 +12,7 @@ from datetime import time
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot import failures
 from bot.services import retention
 from bot.settings import TIMEZONE
 from storage.types import utcnow
@@ -39,5 +40,6 @@ async def retention_job(context: Any) -> None:
         purged = await app.bot_data.db.run(retention.run, now=utcnow(), days=days)
     except Exception as exc:  # the bot goes on; tomorrow's run catches up
         logger.warning("retention purge failed (%s)", type(exc).__name__)
+        await failures.report_failure(app, exc, job=JOB_NAME)  # a day's purge missed: staff told
         return
     logger.info("retention purge: %s", asdict(purged))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from bot import failures
 from bot.delivery import dispatcher, reminder_clock
 from bot.services import support_window
 
@@ -24,8 +25,9 @@ async def support_window_job(context: Any) -> None:
         queued = await app.bot_data.db.run(
             support_window.queue_monthly, now=reminder_clock.now(app)
         )
-    except Exception:  # the database was unavailable: the next run queues the same notices
-        logger.exception("support window job failed")
+    except Exception as exc:  # the next run (an hour later) queues the same notices
+        logger.warning("support window job failed (%s)", type(exc).__name__)
+        await failures.report_failure(app, exc, job=JOB_NAME)
         return
     if queued:
         logger.info("support window: %d monthly notices queued", queued)

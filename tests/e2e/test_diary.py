@@ -5,7 +5,7 @@ bad input or forged buttons change nothing."""
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlmodel import select
@@ -57,10 +57,13 @@ def _appointments(harness: Harness) -> list[Appointment]:
 
 
 def _earlier_today(harness: Harness, staff_id: int, reference: str, what: str) -> int:
-    """An external appointment that started an hour ago (the diary can mark it)."""
+    """An external appointment that started earlier today (the diary can mark it): an hour
+    ago, or half-way since midnight in London when the day is younger than two hours."""
     with harness.db.session() as session:
         household = session.exec(select(Household).where(Household.reference == reference)).one()
-        start = utcnow() - timedelta(hours=1)
+        now = utcnow()
+        midnight = datetime.combine(now.astimezone(LONDON).date(), time(), LONDON)
+        start = max(now - timedelta(hours=1), midnight + (now - midnight) / 2)
         appointment = Appointment(
             household_id=household.id or 0, staff_id=staff_id, kind=AppointmentKind.EXTERNAL,
             starts_at=start, ends_at=start + timedelta(hours=1), what=what, place="Surgery",

@@ -9,11 +9,13 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from sqlmodel import select
 
+from bot.delivery import retention_job
 from localapi import UserHandle
 from storage.models import InboundState, InboundUpdate, NoticeKind, Notification
 from tests.e2e.conftest import Harness
@@ -119,6 +121,25 @@ async def test_a_failed_job_reaches_the_staff_chat(harness: Harness) -> None:
     report = await errors.wait_for("A scheduled job failed", timeout=10)
     assert "nightly-check" in report.text and "ValueError" in report.text
     assert REFERENCE.search(report.text) is not None
+    assert SECRET not in report.text and "the family wrote" not in report.text
+
+
+async def test_a_failed_nightly_purge_reaches_the_staff_chat(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The retention job catches its own errors (tomorrow's run catches up), and still tells
+    the staff chat that a night's purge was missed."""
+    errors = harness.api.group(ERROR_CHAT, "Sanad errors", chat_type="supergroup")
+    await with_error_chat(harness)
+    assert harness.app is not None
+
+    def broken(*_: Any, **__: Any) -> Any:
+        raise RuntimeError(f"the family wrote {SECRET}")
+
+    monkeypatch.setattr("bot.services.retention.run", broken)
+    await retention_job.retention_job(SimpleNamespace(application=harness.app))
+    report = await errors.wait_for("A scheduled job failed", timeout=10)
+    assert "retention" in report.text and "RuntimeError" in report.text
     assert SECRET not in report.text and "the family wrote" not in report.text
 
 

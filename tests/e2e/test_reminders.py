@@ -166,7 +166,9 @@ async def test_a_due_reminder_is_not_queued_behind_a_broadcast(harness: Harness)
     with harness.db.session() as session:
         bulk = session.exec(select(Notification).where(Notification.lane == Lane.BULK)).all()
         left = sum(n.state != NoticeState.SENT for n in bulk)
-    assert left > 50  # the reminder overtook most of the broadcast
+    # The reminder overtook the broadcast (behind it, nothing would be left). How much of it
+    # is left depends on the machine's load, so no share is asserted.
+    assert left > 0
     for person in strangers:
         await person.wait_for("no longer connected")
     assert harness.api.counters.too_many_requests == 0
