@@ -16,6 +16,7 @@ from bot.services.people import Person
 from handlers.calendar_texts import class_text, timetable_text
 from handlers.callbacks import ClassAction, Prefix, build, ids
 from handlers.common import answer, edit_or_send, keyboard, person_of, texts_for
+from handlers.redelivery import ack
 from storage.models import AttendanceStatus, EsolClass
 from storage.types import utcnow
 
@@ -186,14 +187,14 @@ async def yes_button(update: Update, context: SanadContext) -> None:
             member_id=found[1],
             policy=context.settings.reminder_policy,
         )
-    except Conflict:
-        await query.answer(t._("Already in this class, or its term is over."), show_alert=True)
+    except Conflict:  # a second tap, or the same press handled again: nothing changes
+        await ack(query, t._("Already in this class, or its term is over."), show_alert=True)
         return
     except DomainError:
-        await query.answer(_gone(t), show_alert=True)
+        await ack(query, _gone(t), show_alert=True)
         return
     _after(context)
-    await query.answer(t._("Enrolled."))
+    await ack(query, t._("Enrolled."))
     await _show_class(update, context, found[0])
 
 

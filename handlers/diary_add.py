@@ -13,6 +13,7 @@ from bot.services.appointments import Added
 from bot.services.errors import DomainError, Forbidden, InvalidInput, NotFound
 from handlers.callbacks import DiaryAction, Prefix, build, ids
 from handlers.common import answer, keyboard, person_of, texts_for
+from handlers.redelivery import source_of
 
 
 def form_text(t: Texts) -> str:
@@ -95,6 +96,7 @@ async def add_command(update: Update, context: SanadContext, text: str) -> None:
             person=person,
             details=details,
             policy=context.settings.reminder_policy,
+            source=source_of(update),
         )
     except DomainError as exc:
         await answer(update, error_text(t, exc, ref))
@@ -157,6 +159,7 @@ async def on_staff_text(update: Update, context: SanadContext) -> bool:
             person=person,
             text=message.text,
             policy=context.settings.reminder_policy,
+            source=source_of(update),
         )
     except DomainError as exc:
         await answer(update, error_text(t, exc, ""))

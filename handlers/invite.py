@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import functools
+
 from telegram import Update
 
 from bot.context import SanadContext
 from bot.delivery import dispatcher
 from bot.i18n import Texts
-from bot.services import accounts
+from bot.services import accounts, invites
 from bot.services.errors import DomainError, InvalidInput, NotFound
 from bot.services.invites import AccountLinked
 from handlers import invite_flow
 from handlers.common import answer, person_of, texts_for
-from handlers.invite_flow import invite_text
+from handlers.invite_flow import earlier_text, invite_text
+from handlers.redelivery import source_of
 
 STAFF_KINDS = {"staff", "caseworker", "lead", "coordinator"}
 # Typed after the name or id to move a connected person to a new Telegram account; phones
@@ -98,13 +101,17 @@ async def invite_command(update: Update, context: SanadContext) -> None:
     ttl = context.settings.invite_ttl_days
     try:
         made = await context.db.run(
-            accounts.issue_invite,
-            kind=kind,
-            target=args[1],
-            member_name=" ".join(args[2:]) or None,
-            ttl_days=ttl,
-            relink=relink,
-            actor=actor,
+            invites.once,
+            source_of(update),
+            functools.partial(
+                accounts.issue_invite,
+                kind=kind,
+                target=args[1],
+                member_name=" ".join(args[2:]) or None,
+                ttl_days=ttl,
+                relink=relink,
+                actor=actor,
+            ),
         )
     except AccountLinked as exc:
         command = " ".join(["/invite", *args, RELINK_WORD])
@@ -126,6 +133,9 @@ async def invite_command(update: Update, context: SanadContext) -> None:
         return
     except DomainError:
         await answer(update, usage_text(t))
+        return
+    if isinstance(made, invites.Earlier):
+        await answer(update, earlier_text(t, made))
         return
     issued = made.invite
     if made.family_ref is not None:

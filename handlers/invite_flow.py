@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from telegram import InlineKeyboardMarkup, Update
 
 from bot.context import SanadContext
@@ -16,6 +18,7 @@ from bot.services.reference_data import PAGE, TypedStep
 from handlers.admin_texts import coordinator_only, refusal_text
 from handlers.callbacks import InviteAction, Prefix, args, build, ids
 from handlers.common import Keyboard, answer, edit_or_send, keyboard, person_of, texts_for
+from handlers.redelivery import ack, source_of
 from storage.models import StaffRole
 
 
@@ -70,9 +73,39 @@ def invite_text(t: Texts, context: SanadContext, issued: IssuedInvite, who: str)
     return text
 
 
-async def _issued(update: Update, context: SanadContext, made: Issued) -> None:
-    """Shows the link and code of a new invite."""
+def earlier_text(t: Texts, earlier: invites.Earlier) -> str:
+    """The same message or button handled again: no second code (it would stop the first one
+    working), and the first code cannot be shown again since only its hash is kept."""
+    if earlier.family_ref is not None:
+        who = t._("{name} of family {ref}", name=earlier.name, ref=earlier.family_ref)
+    else:
+        who = earlier.name
+    if earlier.state == invites.EarlierState.USED:
+        return t._(
+            "An invite for {who} was already created from this message, and it has been used.",
+            who=who,
+        )
+    if earlier.state == invites.EarlierState.ENDED:
+        return t._(
+            "An invite for {who} was already created from this message. It no longer works: "
+            "start /invite again for a new one.",
+            who=who,
+        )
+    return t._(
+        "An invite for {who} was already created from this message, and it works until "
+        "{date}. Its code is not kept, so it cannot be shown again. If the link was lost, "
+        "start /invite again: the new invite replaces it.",
+        who=who,
+        date=t.datetime(earlier.expires_at),
+    )
+
+
+async def _issued(update: Update, context: SanadContext, made: Issued | invites.Earlier) -> None:
+    """Shows the link and code of a new invite (or says it was made already)."""
     t = texts_for(update, context)
+    if isinstance(made, invites.Earlier):
+        await answer(update, earlier_text(t, made))
+        return
     if made.family_ref is not None:
         who = t._("{name} of family {ref}", name=made.name, ref=made.family_ref)
     else:
@@ -87,7 +120,7 @@ async def _refused(update: Update, context: SanadContext, exc: DomainError) -> N
     t = texts_for(update, context)
     query = update.callback_query
     if query is not None:
-        await query.answer()
+        await ack(query)
     await answer(update, refusal_text(t, exc))
 
 
@@ -192,14 +225,19 @@ async def member_button(update: Update, context: SanadContext) -> None:
         if found is None:
             raise NotFound("member")
         made = await context.db.run(
-            reference_data.invite_member,
-            person=person,
+            invites.once,
+            source_of(update),
+            functools.partial(
+                reference_data.invite_member,
+                person=person,
+                member_id=found[0],
+                ttl_days=context.settings.invite_ttl_days,
+                relink=relink,
+            ),
             member_id=found[0],
-            ttl_days=context.settings.invite_ttl_days,
-            relink=relink,
         )
     except AccountLinked as exc:
-        await query.answer()
+        await ack(query)
         await answer(
             update,
             relink_offer_text(t, str(exc.details.get("name"))),
@@ -209,7 +247,7 @@ async def member_button(update: Update, context: SanadContext) -> None:
     except DomainError as exc:
         await _refused(update, context, exc)
         return
-    await query.answer()
+    await ack(query)
     await _issued(update, context, made)
 
 
@@ -311,14 +349,19 @@ async def pick_staff_button(update: Update, context: SanadContext) -> None:
         if found is None:
             raise NotFound("staff")
         made = await context.db.run(
-            reference_data.invite_staff,
-            person=person,
+            invites.once,
+            source_of(update),
+            functools.partial(
+                reference_data.invite_staff,
+                person=person,
+                staff_id=found[0],
+                ttl_days=context.settings.invite_ttl_days,
+                relink=relink,
+            ),
             staff_id=found[0],
-            ttl_days=context.settings.invite_ttl_days,
-            relink=relink,
         )
     except AccountLinked as exc:
-        await query.answer()
+        await ack(query)
         await answer(
             update,
             relink_offer_text(t, str(exc.details.get("name"))),
@@ -328,7 +371,7 @@ async def pick_staff_button(update: Update, context: SanadContext) -> None:
     except DomainError as exc:
         await _refused(update, context, exc)
         return
-    await query.answer()
+    await ack(query)
     await _issued(update, context, made)
 
 
@@ -406,6 +449,9 @@ async def _ask_staff_name(
 async def typed_done(update: Update, context: SanadContext, done: reference_data.Typed) -> None:
     """Answers a typed step of the invite flow (search, new member, new staff)."""
     t = texts_for(update, context)
+    if done.earlier is not None:
+        await answer(update, earlier_text(t, done.earlier))
+        return
     if done.issued is not None:
         await _issued(update, context, done.issued)
         return

@@ -381,6 +381,7 @@ async def on_coordinator_text(update: Update, context: SanadContext) -> bool:
             person=person,
             text=message.text,
             ttl_days=context.settings.invite_ttl_days,
+            source=(message.chat.id, message.message_id),
         )
     except DomainError as exc:
         await answer(update, refusal_text(t, exc))

@@ -6,10 +6,12 @@ checks as the typed command.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from datetime import date, datetime, timedelta
 
 from telegram import Update
+from telegram.error import BadRequest
 
 from bot.context import SanadContext
 from bot.delivery import dispatcher, reminder_clock
@@ -21,7 +23,8 @@ from handlers.booking import local_day, when_text
 from handlers.callbacks import Prefix, SlotAction, args, build
 from handlers.common import answer, edit_or_send, keyboard, person_of, texts_for
 from handlers.menu import menu_for
-from storage.models import StaffRole
+from handlers.redelivery import ack, source_of
+from storage.models import Slot, StaffRole
 from storage.types import utcnow
 
 LISTED = 30  # slots listed with a withdraw button; the rest are counted
@@ -114,6 +117,35 @@ def published_text(t: Texts, request: SlotRequest, count: int) -> str:
     return "\n".join(lines)
 
 
+def again_text(t: Texts, published: list[Slot]) -> str:
+    """The same message (or Publish button) handled again: what it published the first time."""
+    first = published[0]
+    return t.n_(
+        "✅ Already published from this message: {n} slot, the first on {when}.",
+        "✅ Already published from this message: {n} slots, the first on {when}.",
+        len(published),
+        when=when_text(t, first.starts_at, first.ends_at),
+    )
+
+
+async def _published_before(update: Update, context: SanadContext) -> bool:
+    """Answers a redelivered /slots add or Publish press with what it published then."""
+    source = source_of(update)
+    person = person_of(update, context)
+    if source is None:
+        return False
+    earlier = await context.db.run(slots.published_from, person.staff_id or 0, source)
+    if not earlier:
+        return False
+    t = texts_for(update, context)
+    await answer(
+        update,
+        again_text(t, earlier),
+        keyboard([[(t._("⏱ My free slots"), build(Prefix.SLOTS, SlotAction.LIST))]]),
+    )
+    return True
+
+
 def _may_publish(update: Update, context: SanadContext) -> bool:
     """Caseworkers and provider leads publish time; coordinators do not."""
     person = person_of(update, context)
@@ -145,6 +177,9 @@ async def slots_command(update: Update, context: SanadContext) -> None:
     if first.lower() != "add":
         await answer(update, example(t))
         return
+    # Checked before reading the words: "tomorrow" read again after midnight is another day.
+    if await _published_before(update, context):
+        return
     try:
         request = slots.parse_add(tail, now=utcnow())
     except BadSlotInput as exc:
@@ -161,7 +196,9 @@ async def _publish(update: Update, context: SanadContext, request: SlotRequest) 
     person = person_of(update, context)
     t = texts_for(update, context)
     try:
-        created = await context.db.run(slots.publish, person.staff_id or 0, request)
+        created = await context.db.run(
+            slots.publish, person.staff_id or 0, request, source=source_of(update)
+        )
     except DomainError as exc:
         await answer(update, error_text(t, exc))
         return
@@ -367,7 +404,12 @@ async def publish_button(update: Update, context: SanadContext) -> None:
     if parsed is None:
         await _stale(update, context)
         return
-    await query.answer()
+    await ack(query)
+    if not _may_publish(update, context):
+        await _not_for_you(update, context)
+        return
+    if await _published_before(update, context):
+        return
     t = texts_for(update, context)
     day, start, end, minutes = parsed
     try:
@@ -375,7 +417,9 @@ async def publish_button(update: Update, context: SanadContext) -> None:
     except BadSlotInput as exc:
         await answer(update, error_text(t, exc))
         return
-    await query.edit_message_reply_markup(None)
+    # Already taken off by a second press: publishing below decides what happens.
+    with contextlib.suppress(BadRequest):
+        await query.edit_message_reply_markup(None)
     await _publish(update, context, request)
 
 

@@ -128,6 +128,15 @@ class Invite(SQLModel, table=True):
     used_by_telegram_id: int | None = Field(
         default=None, sa_column=Column(BigInteger, nullable=True)
     )
+    # The coordinator's message (typed /invite) or button message it was made from: a
+    # redelivery of that update finds it instead of making a second code (with the target:
+    # one list of members offers a button each).
+    source_chat_id: int | None = Field(
+        default=None, sa_column=Column(BigInteger, nullable=True, index=True)
+    )
+    source_message_id: int | None = Field(
+        default=None, sa_column=Column(BigInteger, nullable=True)
+    )
 
 
 class JoinAttempt(SQLModel, table=True):
@@ -488,7 +497,13 @@ class ReminderState(StrEnum):
 class Slot(SQLModel, table=True):
     """Bookable time a caseworker published; one family at most (``Appointment.slot_id``)."""
 
-    __table_args__ = (Index("ix_slot_staff_start", "staff_id", "starts_at"),)
+    __table_args__ = (
+        Index("ix_slot_staff_start", "staff_id", "starts_at"),
+        # One /slots add message (or Publish button message) publishes each start once.
+        UniqueConstraint(
+            "source_chat_id", "source_message_id", "starts_at", name="uq_slot_source"
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     staff_id: int = Field(foreign_key="staff.id")
@@ -498,6 +513,10 @@ class Slot(SQLModel, table=True):
     series: str | None = None  # slots published by one /slots add share this label
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     withdrawn_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    source_chat_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    source_message_id: int | None = Field(
+        default=None, sa_column=Column(BigInteger, nullable=True)
+    )
 
 
 class Appointment(SQLModel, table=True):
@@ -509,6 +528,8 @@ class Appointment(SQLModel, table=True):
 
     __table_args__ = (
         UniqueConstraint("slot_id", name="uq_appointment_slot"),
+        # A caseworker's typed appointment is stored once per Telegram message.
+        UniqueConstraint("source_chat_id", "source_message_id", name="uq_appointment_source"),
         Index("ix_appointment_staff_start", "staff_id", "starts_at"),
         Index("ix_appointment_household_start", "household_id", "starts_at"),
     )
@@ -536,6 +557,10 @@ class Appointment(SQLModel, table=True):
     cancelled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     cancelled_by: str | None = None
     outcome_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    source_chat_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    source_message_id: int | None = Field(
+        default=None, sa_column=Column(BigInteger, nullable=True)
+    )
 
 
 class EsolClass(SQLModel, table=True):

@@ -2,7 +2,9 @@
 
 PTB's Updater acknowledges a batch by asking for the next one (the new offset); since this
 method returns only after the batch is committed to the inbox, no update is acknowledged
-before it is stored. A redelivered update (already in the inbox) is not returned again.
+before it is stored. A redelivered update (already in the inbox) is not returned again. An
+update handled a second time (after a crash) meets a button press that can no longer be answered
+and edits that change nothing: both are let go here, so no handler fails on them.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from telegram import Update
+from telegram.error import BadRequest
 from telegram.ext import ExtBot
 
 from bot.services import inbox
@@ -65,6 +68,49 @@ class DurableBot(ExtBot[Any]):
             if fresh:
                 return tuple(u for u in updates if u.update_id in fresh)
             args, kwargs = (), {**_as_kwargs(args, kwargs), "offset": updates[-1].update_id + 1}
+
+
+    async def answer_callback_query(self, *args: Any, **kwargs: Any) -> bool:
+        """Answers a button press; one that can no longer be answered (handled again after a
+        restart, or answered already) is let go: the press itself is still acted on, and every
+        action keyed by the message the button is on happens once."""
+        try:
+            return await super().answer_callback_query(*args, **kwargs)
+        except BadRequest as exc:
+            if not _stale_query(exc):
+                raise
+            logger.info("a button press could not be answered (too old or answered already)")
+            return False
+
+
+    async def edit_message_text(self, *args: Any, **kwargs: Any) -> Any:
+        """Edits a message; an edit to what it already says (a press handled again) is done."""
+        try:
+            return await super().edit_message_text(*args, **kwargs)
+        except BadRequest as exc:
+            if not _not_modified(exc):
+                raise
+            return True
+
+    async def edit_message_reply_markup(self, *args: Any, **kwargs: Any) -> Any:
+        """Changes a message's buttons; buttons it already has are a change done."""
+        try:
+            return await super().edit_message_reply_markup(*args, **kwargs)
+        except BadRequest as exc:
+            if not _not_modified(exc):
+                raise
+            return True
+
+
+def _not_modified(exc: BadRequest) -> bool:
+    """Telegram's answer to an edit that would change nothing."""
+    return "message is not modified" in exc.message.lower()
+
+
+def _stale_query(exc: BadRequest) -> bool:
+    """Telegram's answer to a callback query answered before or past its time."""
+    text = exc.message.lower()
+    return "query is too old" in text or "query id is invalid" in text
 
 
 def _as_kwargs(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, or_
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from bot.i18n import plain
 from bot.services import audit, flows, outbox, reminders
@@ -31,6 +31,8 @@ from storage.models import (
     Household,
     Lot,
     NoticeKind,
+    Notification,
+    Reminder,
     Staff,
     StaffRole,
 )
@@ -298,6 +300,34 @@ class Added:
     reminders: int
 
 
+def added_from(session: Session, source: tuple[int, int]) -> Added | None:
+    """The appointment a caseworker's Telegram message (chat id, message id) already added."""
+    appointment = session.exec(
+        select(Appointment).where(
+            Appointment.source_chat_id == source[0],
+            Appointment.source_message_id == source[1],
+        )
+    ).first()
+    if appointment is None:
+        return None
+    household = session.get(Household, appointment.household_id)
+    told = session.exec(
+        select(func.count())
+        .select_from(Notification)
+        .where(col(Notification.key).like(f"appt-added:{appointment.id}:m%"))
+    ).one()
+    planned = session.exec(
+        select(func.count()).select_from(Reminder).where(Reminder.appointment_id == appointment.id)
+    ).one()
+    return Added(
+        appointment.id or 0,
+        household.reference if household else "",
+        appointment.starts_at,
+        int(told),
+        int(planned),
+    )
+
+
 def add_external(
     session: Session,
     *,
@@ -306,11 +336,15 @@ def add_external(
     policy: ReminderPolicy,
     household_id: int | None = None,
     now: datetime | None = None,
+    source: tuple[int, int] | None = None,
 ) -> Added:
     """Stores an appointment a family has elsewhere, plans its reminders and tells every
-    linked member at once, all in the caller's transaction."""
+    linked member at once, all in the caller's transaction. The same Telegram message
+    (``source``) handled again returns what it added then."""
     now = now or utcnow()
     _staff_only(person)
+    if source is not None and (earlier := added_from(session, source)) is not None:
+        return earlier
     if household_id is not None:
         household = session.get(Household, household_id)
         if household is None or not holds(session, person, household):
@@ -330,6 +364,8 @@ def add_external(
         bring=details.bring,
         created_by=f"staff:{person.staff_id}",
         created_at=now,
+        source_chat_id=source[0] if source else None,
+        source_message_id=source[1] if source else None,
     )
     session.add(appointment)
     session.flush()
@@ -450,9 +486,13 @@ def add_from_flow(
     text: str,
     policy: ReminderPolicy,
     now: datetime | None = None,
+    source: tuple[int, int] | None = None,
 ) -> Added | None:
     """The typed details of the flow's appointment; None when the person is not in the flow.
-    A refusal keeps the flow, so the person can type it again."""
+    A refusal keeps the flow, so the person can type it again. The same message handled
+    again (the flow has ended by then) returns what it added."""
+    if source is not None and (earlier := added_from(session, source)) is not None:
+        return earlier
     flow = flows.active(session, person.telegram_user_id, ADD_FLOW)
     if flow is None:
         return None
@@ -464,6 +504,7 @@ def add_from_flow(
         policy=policy,
         household_id=int(flow.data.get("household_id") or 0),
         now=now,
+        source=source,
     )
     flows.clear(session, person.telegram_user_id)
     return added

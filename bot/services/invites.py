@@ -6,8 +6,11 @@ import base64
 import hashlib
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Protocol, TypeVar
 
 from sqlalchemy import update
 from sqlmodel import Session, col, func, select
@@ -22,7 +25,7 @@ from bot.services.errors import (
     TooManyAttempts,
 )
 from bot.services.people import member_by_telegram, staff_by_telegram
-from storage.models import Invite, JoinAttempt, Member, Staff
+from storage.models import Household, Invite, JoinAttempt, Member, Staff
 from storage.types import utcnow
 
 CODE_BYTES = 16  # 128 bits from the OS CSPRNG
@@ -154,6 +157,110 @@ def create_invite(
         expires_at=invite.expires_at,
         relinked=cut is not None,
     )
+
+
+class EarlierState(StrEnum):
+    """What became of an invite made earlier from the same Telegram message."""
+
+    WORKS = "works"  # unused and not expired: the code shown then still works
+    USED = "used"
+    ENDED = "ended"  # expired, or replaced by a newer invite
+
+
+@dataclass(frozen=True)
+class Earlier:
+    """An invite already made from this message or button; its code was shown then and is
+    kept only as a hash, so it cannot be shown again."""
+
+    invite_id: int
+    name: str
+    family_ref: str | None
+    expires_at: datetime
+    state: EarlierState
+
+
+def made_from(
+    session: Session,
+    source: tuple[int, int],
+    *,
+    member_id: int | None = None,
+    staff_id: int | None = None,
+    now: datetime | None = None,
+) -> Earlier | None:
+    """The invite a Telegram message (chat id, message id) already made; with a target, the
+    one for that person (a list of members carries a button for each on one message)."""
+    query = select(Invite).where(
+        Invite.source_chat_id == source[0], Invite.source_message_id == source[1]
+    )
+    if member_id is not None:
+        query = query.where(Invite.member_id == member_id)
+    if staff_id is not None:
+        query = query.where(Invite.staff_id == staff_id)
+    invite = session.exec(query.order_by(col(Invite.id))).first()
+    if invite is None:
+        return None
+    now = now or utcnow()
+    family_ref: str | None = None
+    person: Member | Staff | None
+    if invite.member_id is not None:
+        person = session.get(Member, invite.member_id)
+        household = session.get(Household, person.household_id) if person else None
+        family_ref = household.reference if household else ""
+    else:
+        person = session.get(Staff, invite.staff_id)
+    if invite.used_at is not None:
+        state = EarlierState.USED
+    elif invite.expires_at <= now:
+        state = EarlierState.ENDED
+    else:
+        state = EarlierState.WORKS
+    return Earlier(
+        invite.id or 0, person.name if person else "", family_ref, invite.expires_at, state
+    )
+
+
+class _Made(Protocol):
+    """Anything that carries a newly issued invite."""
+
+    @property
+    def invite(self) -> IssuedInvite:
+        """The new invite."""
+        ...
+
+
+M = TypeVar("M", bound=_Made)
+
+
+def once(
+    session: Session,
+    source: tuple[int, int] | None,
+    issue: Callable[[Session], M],
+    *,
+    member_id: int | None = None,
+    staff_id: int | None = None,
+) -> M | Earlier:
+    """Issues an invite through ``issue`` once per Telegram message (or button and target).
+
+    Handled again (a redelivered update, a second tap), it makes no second code, which would
+    stop the first one working: it returns the earlier invite, whose code it cannot show.
+    """
+    if source is not None:
+        earlier = made_from(session, source, member_id=member_id, staff_id=staff_id)
+        if earlier is not None:
+            return earlier
+    made = issue(session)
+    if source is not None:
+        mark_source(session, made.invite.invite_id, source)
+    return made
+
+
+def mark_source(session: Session, invite_id: int, source: tuple[int, int]) -> None:
+    """Records the Telegram message an invite was made from."""
+    invite = session.get(Invite, invite_id)
+    if invite is not None:
+        invite.source_chat_id, invite.source_message_id = source
+        session.add(invite)
+        session.flush()
 
 
 def _failed_recently(session: Session, telegram_user_id: int, now: datetime) -> int:

@@ -122,7 +122,11 @@ RULES: dict[str, Rule] = {
     "lease": _rule(
         _N, "name holder host pid acquired_at expires_at updates_at outbox_at reminders_at"
     ),
-    "slot": _rule(_S, "id staff_id provider_id starts_at ends_at series created_at withdrawn_at"),
+    "slot": _rule(
+        _S,
+        "id staff_id provider_id starts_at ends_at series created_at withdrawn_at "
+        "source_chat_id source_message_id",
+    ),
     "broadcast": _rule(
         _S,
         "id key created_by text language attachment_kind attachment_file_id audience "
@@ -149,8 +153,9 @@ RULES: dict[str, Rule] = {
     ),
     "invite": _rule(
         _F,
-        "id code_hash member_id staff_id created_at expires_at used_at used_by_telegram_id",
-        "code_hash used_by_telegram_id",
+        "id code_hash member_id staff_id created_at expires_at used_at used_by_telegram_id "
+        "source_chat_id source_message_id",
+        "code_hash used_by_telegram_id source_chat_id source_message_id",
         Erase.DELETE,
         "invites",
     ),
@@ -209,8 +214,8 @@ RULES: dict[str, Rule] = {
         _F,
         "id household_id member_id staff_id kind mode slot_id former_slot_id starts_at "
         "ends_at what place bring interpreter status rescheduled_from_id created_by created_at "
-        "cancelled_at cancelled_by outcome_at",
-        "what place bring",
+        "cancelled_at cancelled_by outcome_at source_chat_id source_message_id",
+        "what place bring source_chat_id source_message_id",
         Erase.SCRUB,
         "appointments",
     ),
@@ -813,7 +818,7 @@ def erase(session: Session, *, household_id: int, actor: str, now: datetime) -> 
         "appointment",
         update(Appointment)
         .where(col(Appointment.household_id) == household_id)
-        .values(what="", place="", bring=""),
+        .values(what="", place="", bring="", source_chat_id=None, source_message_id=None),
     )
     # Nobody is left to answer, visit or teach: open requests close, booked meetings ahead are
     # cancelled (their slots freed) and class places end. The rows stay for the figures.

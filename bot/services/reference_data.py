@@ -736,6 +736,7 @@ class Typed:
 
     step: TypedStep
     issued: accounts.Issued | None = None
+    earlier: invites.Earlier | None = None  # the same message handled again: no second code
     name: str = ""
     households: list[tuple[int, str]] | None = None
     total: int = 0
@@ -745,12 +746,23 @@ class Typed:
 NEW_PROVIDER_DISTRICT = "provider_district"  # a new provider's name is kept; pick a district
 
 
-def handle_typed(session: Session, *, person: Person, text: str, ttl_days: int) -> Typed | None:
+def handle_typed(
+    session: Session,
+    *,
+    person: Person,
+    text: str,
+    ttl_days: int,
+    source: tuple[int, int] | None = None,
+) -> Typed | None:
     """The coordinator's typed message for their current step; None outside any step.
 
     Done: the step ends. Refused (a DomainError): the transaction rolls back, so the step
-    stays and the coordinator can type again, or /cancel.
+    stays and the coordinator can type again, or /cancel. A typed name that already made an
+    invite (``source``: the same message handled again) makes no second member, staff or code.
     """
+    if source is not None and (earlier := invites.made_from(session, source)) is not None:
+        step = TypedStep.MEMBER_NAME if earlier.family_ref is not None else TypedStep.STAFF_NAME
+        return Typed(step, earlier=earlier)
     data = typing_step(session, person.telegram_user_id)
     if data is None:
         return None
@@ -788,6 +800,8 @@ def handle_typed(session: Session, *, person: Person, text: str, ttl_days: int) 
             ttl_days=ttl_days,
         )
         done = Typed(step, issued=issued)
+        if source is not None:
+            invites.mark_source(session, issued.invite.invite_id, source)
     else:
         provider_id = data.get("provider_id")
         issued = add_staff_and_invite(
@@ -799,6 +813,8 @@ def handle_typed(session: Session, *, person: Person, text: str, ttl_days: int) 
             ttl_days=ttl_days,
         )
         done = Typed(step, issued=issued)
+        if source is not None:
+            invites.mark_source(session, issued.invite.invite_id, source)
     flows.clear(session, person.telegram_user_id)
     session.flush()
     return done

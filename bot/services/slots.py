@@ -208,13 +208,36 @@ def _live(staff_id: int) -> object:
     return select(Slot).where(Slot.staff_id == staff_id, col(Slot.withdrawn_at).is_(None))
 
 
+def published_from(session: Session, staff_id: int, source: tuple[int, int]) -> list[Slot]:
+    """The slots a Telegram message (``source``: chat id, message id) already published."""
+    return list(
+        session.exec(
+            select(Slot)
+            .where(
+                Slot.staff_id == staff_id,
+                Slot.source_chat_id == source[0],
+                Slot.source_message_id == source[1],
+            )
+            .order_by(col(Slot.starts_at))
+        )
+    )
+
+
 def publish(
-    session: Session, staff_id: int, request: SlotRequest, *, tz: str = TIMEZONE
+    session: Session,
+    staff_id: int,
+    request: SlotRequest,
+    *,
+    tz: str = TIMEZONE,
+    source: tuple[int, int] | None = None,
 ) -> list[Slot]:
-    """Stores the request's slots; SlotClash (nothing stored) if one overlaps my live time."""
+    """Stores the request's slots; SlotClash (nothing stored) if one overlaps my live time.
+    The same Telegram message (``source``) handled again returns what it published then."""
     staff = session.get(Staff, staff_id)
     if staff is None:
         raise NotFound("no such staff")
+    if source is not None and (earlier := published_from(session, staff_id, source)):
+        return earlier
     wanted = request.ranges(tz)
     if not wanted:
         raise BadSlotInput("nothing to publish", reason=Reason.TOO_LONG)
@@ -243,6 +266,8 @@ def publish(
             starts_at=begin,
             ends_at=finish,
             series=series,
+            source_chat_id=source[0] if source else None,
+            source_message_id=source[1] if source else None,
         )
         for begin, finish in wanted
     ]
