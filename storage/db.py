@@ -261,6 +261,7 @@ class Database:
     ) -> T:  # fmt: skip
         """:meth:`run` on the executor ``pool`` gives."""
         call = functools.partial(self._transaction, fn, *args, **kwargs)
+        serialized = False
         deadline = time.monotonic() + self.retry_for
         delay = 0.05
         while True:
@@ -275,8 +276,13 @@ class Database:
                     logger.warning("database busy: gave up after retrying for %ss", self.retry_for)
                     raise DatabaseBusy() from exc
                 logger.info("database busy (%s): trying again", type(exc.orig).__name__)
-            if self._sqlite_file:  # again in turn, holding the write lock throughout
+            if self._sqlite_file and not serialized:
+                # A race lost on SQLite (another writer committed first): again at once, in
+                # turn, holding the write lock throughout, so it cannot lose again. Only a wait
+                # that outlasted the busy timeout (another process) backs off below.
+                serialized = True
                 call = functools.partial(self._serialized, fn, *args, **kwargs)
+                continue
             # Jitter keeps two retrying transactions from colliding again in step.
             await asyncio.sleep(delay * random.uniform(0.5, 1.0))
             delay = min(delay * 2, 2.0)

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 from telegram import Message
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
@@ -382,6 +383,8 @@ def _prepare(session: Session, notice: Claimed, worker: str, translator: Any) ->
         if pending:
             return Job(notice, todo=translation.Todo(work.target, pending))
         return Job(notice, rendered=_render_held(session, row, worker, reader))
+    except DBAPIError:  # a lost race is tried again at once by Database.run, not in minutes
+        raise
     except Exception as exc:  # retried with backoff by the dispatcher, never stuck
         logger.exception("notice %s: render failed", notice.id)
         return Job(notice, error=type(exc).__name__)

@@ -69,7 +69,6 @@ class DurableBot(ExtBot[Any]):
                 return tuple(u for u in updates if u.update_id in fresh)
             args, kwargs = (), {**_as_kwargs(args, kwargs), "offset": updates[-1].update_id + 1}
 
-
     async def answer_callback_query(self, *args: Any, **kwargs: Any) -> bool:
         """Answers a button press; one that can no longer be answered (handled again after a
         restart, or answered already) is let go: the press itself is still acted on, and every
@@ -81,7 +80,6 @@ class DurableBot(ExtBot[Any]):
                 raise
             logger.info("a button press could not be answered (too old or answered already)")
             return False
-
 
     async def edit_message_text(self, *args: Any, **kwargs: Any) -> Any:
         """Edits a message; an edit to what it already says (a press handled again) is done."""

@@ -22,10 +22,9 @@ def resolve_caller(
     session: Session, *, telegram_user_id: int, language_code: str | None
 ) -> Person:
     """The caller of an update, remembering the language Telegram reports for them."""
-    people.remember_telegram_language(
+    return people.identify_and_remember(
         session, telegram_user_id=telegram_user_id, language_code=language_code
     )
-    return people.identify(session, telegram_user_id=telegram_user_id, language_code=language_code)
 
 
 class JoinResult(StrEnum):

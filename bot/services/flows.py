@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlmodel import Session
+from sqlalchemy import bindparam
+from sqlmodel import Session, col, select
 
 from storage.models import Flow
 from storage.types import utcnow
 
+# Built once (every family message asks): building a lookup costs more than running it.
+_OF_PERSON = select(Flow).where(col(Flow.telegram_user_id) == bindparam("person"))
+
 
 def current(session: Session, telegram_user_id: int) -> Flow | None:
     """The flow this person is in, if any."""
-    return session.get(Flow, telegram_user_id)
+    return session.exec(_OF_PERSON, params={"person": telegram_user_id}).first()
 
 
 def active(session: Session, telegram_user_id: int, name: str, *steps: str) -> Flow | None:
@@ -47,7 +51,12 @@ def update(session: Session, flow: Flow, **changes: Any) -> Flow:
 
 def clear(session: Session, telegram_user_id: int) -> bool:
     """Leaves any flow; True when there was one."""
-    flow = session.get(Flow, telegram_user_id)
+    return leave(session, session.get(Flow, telegram_user_id))
+
+
+def leave(session: Session, flow: Flow | None) -> bool:
+    """Leaves a flow already loaded in this transaction (None: there is none), without
+    looking it up again; True when there was one."""
     if flow is None:
         return False
     session.delete(flow)

@@ -18,7 +18,7 @@ from bot.services.errors import Conflict, DomainError, InvalidInput, NotFound
 from bot.services.people import Person
 from bot.services.safeguarding import DangerLevel
 from bot.services.tickets import Checked, Opened, Part
-from storage.models import Category, Ticket, TicketMessage, TicketStatus
+from storage.models import Category, Flow, Ticket, TicketMessage, TicketStatus
 
 Source = tuple[int, int]  # (chat id, message id) of a family's Telegram message
 
@@ -73,13 +73,34 @@ def _in_flow(flow_data: dict[str, Any], source: Source) -> bool:
     )
 
 
+class _Lookups:
+    """What one arriving message needs to know about the family's requests, each looked up
+    at most once in its transaction (the message's target, then where it goes)."""
+
+    def __init__(self, session: Session, person: Person, chat_id: int) -> None:
+        """Nothing is looked up until it is asked for."""
+        self.session, self.person, self.chat_id = session, person, chat_id
+        self._open: list[Ticket] | None = None
+        self._linked: dict[int, int | None] = {}
+
+    def open_tickets(self) -> list[Ticket]:
+        """The family's open requests, newest first (kept: later ``session.get`` calls for
+        them are answered from the session, not the database)."""
+        if self._open is None:
+            self._open = tickets.open_family_tickets(self.session, person=self.person)
+        return self._open
+
+    def linked(self, reply_to: int) -> int | None:
+        """The request a bot message in this chat belongs to (for Telegram's Reply)."""
+        if reply_to not in self._linked:
+            self._linked[reply_to] = tickets.ticket_for_message(
+                self.session, chat_id=self.chat_id, message_id=reply_to
+            )
+        return self._linked[reply_to]
+
+
 def _known_ticket(
-    session: Session,
-    person: Person,
-    flow_name: str,
-    flow_data: dict[str, Any],
-    chat_id: int,
-    reply_to: int | None,
+    lookups: _Lookups, flow_name: str, flow_data: dict[str, Any], reply_to: int | None
 ) -> int | None:
     """The request a message will join, when that is already clear as it arrives."""
     if flow_name == "report":
@@ -87,12 +108,12 @@ def _known_ticket(
     if flow_name == "family_add":
         return int(flow_data["ticket_id"])
     if reply_to is not None:
-        linked = tickets.ticket_for_message(session, chat_id=chat_id, message_id=reply_to)
+        linked = lookups.linked(reply_to)
         if linked is not None:
             return linked
     if flow_name == "attach":
         return None  # waiting for "which request?"
-    open_tickets = tickets.open_family_tickets(session, person=person)
+    open_tickets = lookups.open_tickets()
     return open_tickets[0].id if len(open_tickets) == 1 else None
 
 
@@ -125,7 +146,8 @@ def family_message(
     flow = flows.current(session, person.telegram_user_id)
     flow_name, flow_data = (flow.name, dict(flow.data)) if flow else ("", {})
     seen = tickets.already_stored(session, *source) or _in_flow(flow_data, source)
-    target = _known_ticket(session, person, flow_name, flow_data, source[0], reply_to)
+    lookups = _Lookups(session, person, source[0])
+    target = _known_ticket(lookups, flow_name, flow_data, reply_to)
     checked = triage(session, person=person, text=text, source=source, ticket_id=target)
     if seen:
         return Outcome(Reply.NOTHING, checked, seen=True)
@@ -136,18 +158,23 @@ def family_message(
         return Outcome(Reply.TOO_LARGE, checked)
     if part is None:
         return Outcome(Reply.UNSUPPORTED, checked)
+    # Triage above found nothing in these very words: adding them need not check them again.
+    clean = text.strip() and part.text == text and checked.level is DangerLevel.NONE
+    harmless = part if clean else None
     if flow_name == "family_add":
-        return _add(session, person, int(flow_data["ticket_id"]), [part], checked)
+        ticket_id = int(flow_data["ticket_id"])
+        return _add(session, person, ticket_id, [part], checked, flow, harmless)
     if reply_to is not None:
-        linked = tickets.ticket_for_message(session, chat_id=source[0], message_id=reply_to)
+        linked = lookups.linked(reply_to)
         if linked is not None:
-            return _add(session, person, linked, [part], checked)
+            return _add(session, person, linked, [part], checked, flow, harmless)
     waiting = [Part(**p) for p in flow_data.get("parts", [])] if flow_name == "attach" else []
-    open_tickets = tickets.open_family_tickets(session, person=person)
+    open_tickets = lookups.open_tickets()
     if not open_tickets:
         return _start_report(session, person, [*waiting, part], checked)
     if len(open_tickets) == 1:
-        return _add(session, person, open_tickets[0].id or 0, [*waiting, part], checked)
+        ticket_id = open_tickets[0].id or 0
+        return _add(session, person, ticket_id, [*waiting, part], checked, flow, harmless)
     # Still waiting for "which request?": keep every message sent meanwhile.
     parts = [asdict(p) for p in [*waiting, part]]
     flows.start(session, person.telegram_user_id, "attach", parts=parts)
@@ -206,16 +233,30 @@ def _keep_in_draft(
 
 
 def _add(
-    session: Session, person: Person, ticket_id: int, parts: list[Part], checked: Checked
+    session: Session,
+    person: Person,
+    ticket_id: int,
+    parts: list[Part],
+    checked: Checked,
+    flow: Flow | None,
+    harmless: Part | None = None,
 ) -> Outcome:
-    """Adds messages to one of the family's requests, all or none."""
+    """Adds messages to one of the family's requests, all or none, and leaves ``flow`` (the
+    person's flow as loaded in this transaction). ``harmless``: the one part already triaged
+    in this transaction with nothing found."""
     try:
         with session.begin_nested():
             for part in parts:
-                tickets.add_family_message(session, person=person, ticket_id=ticket_id, part=part)
-            flows.clear(session, person.telegram_user_id)
+                tickets.add_family_message(
+                    session,
+                    person=person,
+                    ticket_id=ticket_id,
+                    part=part,
+                    harmless=part is harmless,
+                )
+            flows.leave(session, flow)
     except Conflict:
-        flows.clear(session, person.telegram_user_id)
+        flows.leave(session, flow)
         return Outcome(Reply.CLOSED, checked, ticket_id=ticket_id)
     except (NotFound, InvalidInput):
         return Outcome(Reply.NOT_ADDED, checked)
@@ -304,7 +345,7 @@ def attach(session: Session, *, person: Person, target: str) -> Outcome:
         return _start_report(session, person, parts)
     if not target.isdigit():
         return Outcome(Reply.NOTHING)
-    return _add(session, person, int(target), parts, Checked(DangerLevel.NONE))
+    return _add(session, person, int(target), parts, Checked(DangerLevel.NONE), flow)
 
 
 # ---------------------------------------------------------------- the family's requests

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
-from sqlmodel import Session, select
+from sqlalchemy import bindparam, update
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col, select
 
 from bot.i18n import negotiate
 from bot.services import audit
@@ -14,6 +17,10 @@ from storage.models import Household, Member, Staff, StaffRole, UserSetting
 from storage.types import utcnow
 
 LANGUAGES = ("ar", "en")
+
+
+# Telegram reports a handful of language codes; babel's negotiation costs more than a lookup.
+_negotiate = lru_cache(maxsize=256)(negotiate)
 
 
 def member_by_telegram(session: Session, telegram_user_id: int) -> Member | None:
@@ -57,39 +64,100 @@ class Person:
         return self.role == StaffRole.COORDINATOR
 
 
-def identify(session: Session, *, telegram_user_id: int, language_code: str | None) -> Person:
-    """Resolves a Telegram account to a Person with the language to answer in.
+@dataclass(frozen=True)
+class _Linked:
+    """The columns of a linked member (with their household) or member of staff that
+    resolving a caller needs: one row, never whole ORM objects (this runs on every update)."""
 
-    Language: the person's stored choice, else Telegram's ``language_code``, else Arabic for
-    families and strangers and English for staff.
-    """
-    telegram_language = negotiate(language_code)
-    member = member_by_telegram(session, telegram_user_id)
+    kind: str  # "member" or "staff"
+    id: int
+    language: str | None
+    telegram_language: str | None
+    household_id: int | None = None
+    household_ref: str | None = None
+    household_language: str | None = None
+    consented: bool = False
+    active: bool = True
+    role: StaffRole | None = None
+    provider_id: int | None = None
+
+
+# Built once: on this path building a statement costs more than SQLite takes to run it.
+_MEMBER_BY_ACCOUNT = (
+    sa_select(
+        col(Member.id),
+        col(Member.language),
+        col(Member.telegram_language),
+        col(Member.consent_at),
+        col(Household.id),
+        col(Household.reference),
+        col(Household.language),
+    )
+    .join(Household, col(Household.id) == col(Member.household_id))
+    .where(col(Member.telegram_user_id) == bindparam("account"))
+)
+_STAFF_BY_ACCOUNT = sa_select(
+    col(Staff.id),
+    col(Staff.language),
+    col(Staff.telegram_language),
+    col(Staff.active),
+    col(Staff.role),
+    col(Staff.provider_id),
+).where(col(Staff.telegram_user_id) == bindparam("account"))
+
+
+def _linked(session: Session, telegram_user_id: int) -> _Linked | None:
+    """The member (joined with their household) or else the member of staff linked to a
+    Telegram account, as the columns identifying them needs; None for a stranger."""
+    account = {"account": telegram_user_id}
+    member = session.execute(_MEMBER_BY_ACCOUNT, account).first()
     if member is not None:
-        household = session.get(Household, member.household_id)
-        assert household is not None
+        member_id, language, told, consent_at, household_id, reference, home = member
+        return _Linked(
+            "member",
+            member_id or 0,
+            language,
+            told,
+            household_id=household_id,
+            household_ref=reference,
+            household_language=home,
+            consented=consent_at is not None,
+        )
+    staff = session.execute(_STAFF_BY_ACCOUNT, account).first()
+    if staff is None:
+        return None
+    staff_id, language, told, active, role, provider_id = staff
+    return _Linked(
+        "staff", staff_id or 0, language, told, active=active, role=role, provider_id=provider_id
+    )
+
+
+def _person(
+    session: Session, telegram_user_id: int, linked: _Linked | None, telegram_language: str | None
+) -> Person:
+    """The Person a resolved account is, with the language to answer in."""
+    if linked is not None and linked.kind == "member":
         return Person(
             telegram_user_id=telegram_user_id,
             kind="member",
-            language=member.language
-            or household.language
+            language=linked.language
+            or linked.household_language
             or telegram_language
-            or member.telegram_language
+            or linked.telegram_language
             or "ar",
-            member_id=member.id,
-            household_id=household.id,
-            household_ref=household.reference,
-            consented=member.consent_at is not None,
+            member_id=linked.id,
+            household_id=linked.household_id,
+            household_ref=linked.household_ref,
+            consented=linked.consented,
         )
-    staff = staff_by_telegram(session, telegram_user_id)
-    if staff is not None and staff.active:
+    if linked is not None and linked.active:
         return Person(
             telegram_user_id=telegram_user_id,
             kind="staff",
-            language=staff.language or telegram_language or staff.telegram_language or "en",
-            staff_id=staff.id,
-            role=staff.role,
-            provider_id=staff.provider_id,
+            language=linked.language or telegram_language or linked.telegram_language or "en",
+            staff_id=linked.id,
+            role=linked.role,
+            provider_id=linked.provider_id,
         )
     setting = session.get(UserSetting, telegram_user_id)
     return Person(
@@ -99,19 +167,45 @@ def identify(session: Session, *, telegram_user_id: int, language_code: str | No
     )
 
 
+def identify(session: Session, *, telegram_user_id: int, language_code: str | None) -> Person:
+    """Resolves a Telegram account to a Person with the language to answer in.
+
+    Language: the person's stored choice, else Telegram's ``language_code``, else Arabic for
+    families and strangers and English for staff.
+    """
+    linked = _linked(session, telegram_user_id)
+    return _person(session, telegram_user_id, linked, _negotiate(language_code))
+
+
+def _remember(session: Session, linked: _Linked | None, language: str | None) -> None:
+    """Stores the language Telegram reports for a linked person, only when it changed."""
+    if linked is None or language is None or linked.telegram_language == language:
+        return
+    table = Member if linked.kind == "member" else Staff
+    # An ORM-enabled UPDATE: a copy of the row already loaded in this session follows it.
+    session.execute(
+        update(table).where(col(table.id) == linked.id).values(telegram_language=language)
+    )
+
+
 def remember_telegram_language(
     session: Session, *, telegram_user_id: int, language_code: str | None
 ) -> None:
     """Keeps the language Telegram reports for a linked person, for notices sent later."""
-    language = negotiate(language_code)
-    if language is None:
-        return
-    record: Member | Staff | None = member_by_telegram(session, telegram_user_id)
-    if record is None:
-        record = staff_by_telegram(session, telegram_user_id)
-    if record is not None and record.telegram_language != language:
-        record.telegram_language = language
-        session.add(record)
+    language = _negotiate(language_code)
+    if language is not None:
+        _remember(session, _linked(session, telegram_user_id), language)
+
+
+def identify_and_remember(
+    session: Session, *, telegram_user_id: int, language_code: str | None
+) -> Person:
+    """:func:`identify` and :func:`remember_telegram_language` with one lookup of the account
+    (the caller of every update goes through here)."""
+    linked = _linked(session, telegram_user_id)
+    language = _negotiate(language_code)
+    _remember(session, linked, language)
+    return _person(session, telegram_user_id, linked, language)
 
 
 def set_language(session: Session, *, telegram_user_id: int, language: str) -> None:

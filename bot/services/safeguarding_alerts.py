@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from sqlalchemy import bindparam
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -55,14 +56,16 @@ def _signals(result: Triage) -> list[dict[str, str]]:
     ]
 
 
+# Built once (every family message is checked): building costs more than running it.
+_BY_SOURCE = select(SafeguardingFinding).where(
+    col(SafeguardingFinding.source_chat_id) == bindparam("chat"),
+    col(SafeguardingFinding.source_message_id) == bindparam("message"),
+)
+
+
 def find(session: Session, chat_id: int, message_id: int) -> SafeguardingFinding | None:
     """The finding recorded for one Telegram message, if any."""
-    return session.exec(
-        select(SafeguardingFinding).where(
-            SafeguardingFinding.source_chat_id == chat_id,
-            SafeguardingFinding.source_message_id == message_id,
-        )
-    ).first()
+    return session.exec(_BY_SOURCE, params={"chat": chat_id, "message": message_id}).first()
 
 
 def record(

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, update
+from sqlalchemy import ColumnElement, and_, bindparam, func, or_, update
 from sqlmodel import Session, col, select
 
 from bot.services import audit, outbox, safeguarding_alerts
@@ -107,7 +107,7 @@ def _actor(person: Person) -> str:
 def can_see(person: Person, ticket: Ticket, household: Household) -> bool:
     """Whether a person may see (and act on) a ticket."""
     if person.is_member:
-        return ticket.household_id == person.household_id
+        return _family_sees(person, ticket)
     if not person.is_staff:
         return False
     if person.role == StaffRole.COORDINATOR:
@@ -123,6 +123,21 @@ def can_see(person: Person, ticket: Ticket, household: Household) -> bool:
             and ticket.provider_id == person.provider_id
         )
     )
+
+
+def _family_sees(person: Person, ticket: Ticket) -> bool:
+    """A family member sees their own household's tickets (no household row needed)."""
+    return ticket.household_id == person.household_id
+
+
+def visible_ticket(session: Session, person: Person, ticket_id: int) -> Ticket:
+    """The ticket of :func:`get_visible` alone; for a family, without loading the household."""
+    if not person.is_member:
+        return get_visible(session, person, ticket_id)[0]
+    ticket = session.get(Ticket, ticket_id)
+    if ticket is None or not _family_sees(person, ticket):
+        raise NotFound("ticket", ticket=ticket_id)
+    return ticket
 
 
 def get_visible(session: Session, person: Person, ticket_id: int) -> tuple[Ticket, Household]:
@@ -273,7 +288,7 @@ def check_arrival(
     urgent alert to the coordinators and the caseworker once per message."""
     if not person.is_member or person.household_id is None:
         raise Forbidden("families only")
-    ticket = get_visible(session, person, ticket_id)[0] if ticket_id is not None else None
+    ticket = visible_ticket(session, person, ticket_id) if ticket_id is not None else None
     finding, changed = safeguarding_alerts.record(
         session, person=person, result=triage(text), text=text, source=source
     )
@@ -303,17 +318,17 @@ def _store_part(session: Session, ticket: Ticket, author: str, part: Part) -> Ti
     return message
 
 
+# Built once (every family message runs it): building costs more than running it.
+_STORED = select(TicketMessage.id).where(
+    col(TicketMessage.source_chat_id) == bindparam("chat"),
+    col(TicketMessage.source_message_id) == bindparam("message"),
+)
+
+
 def already_stored(session: Session, chat_id: int, message_id: int) -> bool:
     """Whether a Telegram message was already taken into a ticket (a redelivered update)."""
-    return (
-        session.exec(
-            select(TicketMessage.id).where(
-                TicketMessage.source_chat_id == chat_id,
-                TicketMessage.source_message_id == message_id,
-            )
-        ).first()
-        is not None
-    )
+    found = session.exec(_STORED, params={"chat": chat_id, "message": message_id}).first()
+    return found is not None
 
 
 def open_ticket(
@@ -388,10 +403,19 @@ def open_ticket(
 
 
 def add_family_message(
-    session: Session, *, person: Person, ticket_id: int, part: Part, now: datetime | None = None
+    session: Session,
+    *,
+    person: Person,
+    ticket_id: int,
+    part: Part,
+    now: datetime | None = None,
+    harmless: bool = False,
 ) -> TicketMessage:
-    """A follow-up from the family on one of their open tickets; reaches the same staff."""
-    ticket, _ = get_visible(session, person, ticket_id)
+    """A follow-up from the family on one of their open tickets; reaches the same staff.
+
+    ``harmless``: the caller triaged this very part in this transaction (check_arrival) and
+    nothing was found, so there is no finding to link and the check is not run twice."""
+    ticket = visible_ticket(session, person, ticket_id)
     if not person.is_member:
         raise Forbidden("families only")
     _open_only(ticket)
@@ -411,6 +435,8 @@ def add_family_message(
         f"msg:{message.id}",
         message_id=message.id,
     )
+    if harmless:
+        return message
     # Usually triaged at arrival already (check_arrival): then this only links the finding.
     finding, changed = safeguarding_alerts.record(
         session, person=person, result=triage(part.text), text=part.text, source=_source(part)
@@ -732,21 +758,24 @@ def family_tickets(session: Session, *, person: Person, limit: int = 10) -> list
     )
 
 
+# Built once (every family message runs it): building costs more than running it.
+_OPEN_OF_HOUSEHOLD = (
+    select(Ticket)
+    .where(
+        col(Ticket.household_id) == bindparam("household"),
+        col(Ticket.status).in_(list(OPEN_STATUSES)),
+    )
+    .order_by(col(Ticket.id).desc())
+    .limit(bindparam("limit"))
+)
+
+
 def open_family_tickets(session: Session, *, person: Person, limit: int = 50) -> list[Ticket]:
     """A household's open tickets, newest first."""
     if not person.is_member:
         raise Forbidden("families only")
-    return list(
-        session.exec(
-            select(Ticket)
-            .where(
-                Ticket.household_id == person.household_id,
-                col(Ticket.status).in_(list(OPEN_STATUSES)),
-            )
-            .order_by(col(Ticket.id).desc())
-            .limit(limit)
-        )
-    )
+    params = {"household": person.household_id, "limit": limit}
+    return list(session.exec(_OPEN_OF_HOUSEHOLD, params=params))
 
 
 def latest_replies(session: Session, ticket_ids: list[int]) -> dict[int, TicketMessage]:
