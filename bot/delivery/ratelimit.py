@@ -276,7 +276,9 @@ class SanadRateLimiter(BaseRateLimiter[PacingArgs]):
         "_settings",
         "_settings_rate",
         "_sleepers",
+        "_starts",
         "_timer",
+        "_window_cap",
         "retry_afters",
     )
 
@@ -297,6 +299,9 @@ class SanadRateLimiter(BaseRateLimiter[PacingArgs]):
         if max_retry_wait is not None and max_retry_wait < 0:
             raise ValueError("max_retry_wait must not be negative")
         self._overall_rate = overall_per_second
+        # Evenly spaced sends put exactly the rate in a second, so this cap costs no pace; it
+        # leaves Telegram's 30 a margin for sends that arrive bunched by the network.
+        self._window_cap = math.ceil(overall_per_second)
         self._per_chat_rate = per_chat_per_second
         self._per_chat_burst = per_chat_burst
         self._settings_rate = settings_per_second
@@ -317,6 +322,7 @@ class SanadRateLimiter(BaseRateLimiter[PacingArgs]):
         self._floods: deque[tuple[float, ChatKey, float]] = deque()
         self._timer: asyncio.TimerHandle | None = None
         self._grants = 0
+        self._starts: deque[float] = deque()  # when the sends of the last second started
 
     async def initialize(self) -> None:
         """Binds to the running event loop."""
@@ -371,6 +377,7 @@ class SanadRateLimiter(BaseRateLimiter[PacingArgs]):
         while True:
             if kind is Kind.MESSAGE:
                 await self._acquire(key, lane, cost, front=retrying)
+                await self._start_in_window(cost)
             elif kind is Kind.SETTINGS:
                 await self._acquire_settings()
             try:
@@ -406,6 +413,23 @@ class SanadRateLimiter(BaseRateLimiter[PacingArgs]):
         # Cancelled while waiting: the future is cancelled with the task and skipped from then
         # on, so it costs no budget and nobody waits behind it.
         await waiter.future
+
+    async def _start_in_window(self, cost: int) -> None:
+        """Holds a granted send while a second already saw the window's cap of sends start.
+
+        Grants are evenly spaced, but a send resumes only when the event loop gets to it: after
+        a busy moment, sends granted apart start together, and Telegram counts starts, not
+        grants. So at most ``overall_per_second`` (rounded up) start in any second."""
+        loop = self._bind()
+        starts = self._starts
+        while True:
+            now = loop.time()
+            while starts and now - starts[0] >= 1.0:
+                starts.popleft()
+            if not starts or len(starts) + cost <= self._window_cap:
+                break
+            await asyncio.sleep(1.0 - (now - starts[0]))
+        starts.extend([now] * cost)
 
     async def _acquire_settings(self) -> None:
         """Paces bot-settings calls on their own budget (a reservation: they are rare)."""

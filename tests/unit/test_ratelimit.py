@@ -571,3 +571,25 @@ def test_bad_limits_are_refused() -> None:
     ):
         with pytest.raises(ValueError):
             SanadRateLimiter(**kwargs)  # type: ignore[arg-type]
+
+
+def test_sends_granted_apart_but_resumed_together_still_start_within_the_cap() -> None:
+    """After a busy moment the loop resumes many granted sends at once; at most 28
+    start in any second (Telegram counts starts), the rest wait their turn."""
+
+    class GrantedLongAgo(SanadRateLimiter):
+        """Every grant was given earlier; the loop only now gets to the sends."""
+
+        async def _acquire(self, *_: Any, **__: Any) -> None:
+            """Granted already."""
+
+    async def main() -> list[float]:
+        limiter, api = await started(GrantedLongAgo(overall_per_second=28)), FakeAPI()
+        await asyncio.gather(*(send(limiter, api, 100 + i) for i in range(70)))
+        await limiter.shutdown()
+        return api.times()
+
+    times = run(main())
+    assert len(times) == 70
+    assert times.count(times[0]) == 28  # the control: 28 started together, at once
+    assert max(sum(1 for t in times if start <= t < start + 1.0) for start in times) == 28
