@@ -4,6 +4,9 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from telegram import InlineKeyboardMarkup, Update
 
@@ -14,12 +17,16 @@ from bot.services import invites, reference_data
 from bot.services.accounts import Issued
 from bot.services.errors import DomainError, NotFound
 from bot.services.invites import AccountLinked, IssuedInvite
+from bot.services.people import Person
 from bot.services.reference_data import PAGE, TypedStep
 from handlers.admin_texts import coordinator_only, refusal_text
 from handlers.callbacks import InviteAction, Prefix, args, build, ids
 from handlers.common import Keyboard, answer, edit_or_send, keyboard, person_of, texts_for
 from handlers.redelivery import ack, source_of
 from storage.models import StaffRole
+
+if TYPE_CHECKING:  # the type of what an invite button runs; handlers never open a session
+    from sqlmodel import Session
 
 
 def role_label(t: Texts, role: StaffRole) -> str:
@@ -210,38 +217,67 @@ async def household_button(update: Update, context: SanadContext) -> None:
     await edit_or_send(update, text, keyboard(rows))
 
 
+@dataclass(frozen=True)
+class _Invitee:
+    """Who an invite button is for: its two actions, and the invite for one picked id."""
+
+    pick: InviteAction
+    relink: InviteAction
+    kind: str  # "member" or "staff": what a missing id is
+    invite: Callable[[Person, int, int, bool], Callable[[Session], Issued]]
+
+
+MEMBER = _Invitee(
+    InviteAction.MEMBER,
+    InviteAction.RELINK_MEMBER,
+    "member",
+    lambda person, target, ttl, relink: functools.partial(
+        reference_data.invite_member, person=person, member_id=target, ttl_days=ttl, relink=relink
+    ),
+)
+STAFF = _Invitee(
+    InviteAction.PICK_STAFF,
+    InviteAction.RELINK_STAFF,
+    "staff",
+    lambda person, target, ttl, relink: functools.partial(
+        reference_data.invite_staff, person=person, staff_id=target, ttl_days=ttl, relink=relink
+    ),
+)
+
+
 async def member_button(update: Update, context: SanadContext) -> None:
     """A member picked (or relink confirmed): the invite."""
+    await _invite_pressed(update, context, MEMBER)
+
+
+async def _invite_pressed(update: Update, context: SanadContext, who: _Invitee) -> None:
+    """A person picked (or relink confirmed): one invite per button press, however often the
+    press is handled; a connected person is offered a relink instead."""
     if not await coordinator_only(update, context):
         return
     query = update.callback_query
     assert query is not None
-    relink = bool(args(query.data, Prefix.INVITE, InviteAction.RELINK_MEMBER) is not None)
-    action = InviteAction.RELINK_MEMBER if relink else InviteAction.MEMBER
-    found = ids(query.data, Prefix.INVITE, action)
+    relink = args(query.data, Prefix.INVITE, who.relink) is not None
+    found = ids(query.data, Prefix.INVITE, who.relink if relink else who.pick)
     person = person_of(update, context)
     t = texts_for(update, context)
     try:
         if found is None:
-            raise NotFound("member")
+            raise NotFound(who.kind)
+        target = found[0]
         made = await context.db.run(
             invites.once,
             source_of(update),
-            functools.partial(
-                reference_data.invite_member,
-                person=person,
-                member_id=found[0],
-                ttl_days=context.settings.invite_ttl_days,
-                relink=relink,
-            ),
-            member_id=found[0],
+            who.invite(person, target, context.settings.invite_ttl_days, relink),
+            member_id=target if who is MEMBER else None,
+            staff_id=target if who is STAFF else None,
         )
     except AccountLinked as exc:
         await ack(query)
         await answer(
             update,
             relink_offer_text(t, str(exc.details.get("name"))),
-            relink_keyboard(t, InviteAction.RELINK_MEMBER, found[0] if found else 0),
+            relink_keyboard(t, who.relink, found[0] if found else 0),
         )
         return
     except DomainError as exc:
@@ -336,43 +372,7 @@ async def staff_button(update: Update, context: SanadContext) -> None:
 
 async def pick_staff_button(update: Update, context: SanadContext) -> None:
     """A member of staff picked (or relink confirmed): the invite."""
-    if not await coordinator_only(update, context):
-        return
-    query = update.callback_query
-    assert query is not None
-    relink = args(query.data, Prefix.INVITE, InviteAction.RELINK_STAFF) is not None
-    action = InviteAction.RELINK_STAFF if relink else InviteAction.PICK_STAFF
-    found = ids(query.data, Prefix.INVITE, action)
-    person = person_of(update, context)
-    t = texts_for(update, context)
-    try:
-        if found is None:
-            raise NotFound("staff")
-        made = await context.db.run(
-            invites.once,
-            source_of(update),
-            functools.partial(
-                reference_data.invite_staff,
-                person=person,
-                staff_id=found[0],
-                ttl_days=context.settings.invite_ttl_days,
-                relink=relink,
-            ),
-            staff_id=found[0],
-        )
-    except AccountLinked as exc:
-        await ack(query)
-        await answer(
-            update,
-            relink_offer_text(t, str(exc.details.get("name"))),
-            relink_keyboard(t, InviteAction.RELINK_STAFF, found[0] if found else 0),
-        )
-        return
-    except DomainError as exc:
-        await _refused(update, context, exc)
-        return
-    await ack(query)
-    await _issued(update, context, made)
+    await _invite_pressed(update, context, STAFF)
 
 
 async def new_staff_button(update: Update, context: SanadContext) -> None:
