@@ -39,7 +39,7 @@ test: $(STAMP)  ## lint, catalog check and the whole test suite
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy bot handlers storage
 	$(PY) tools/i18n.py check
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 2
 
 test-fast: $(STAMP)  ## the tests without the slow end-to-end and real-library translation ones
 	$(PY) -m pytest -q -m "not e2e and not translation"

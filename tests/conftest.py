@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine
 from sqlmodel import SQLModel
 
 from bot.services import registry
@@ -36,12 +38,29 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 def postgres_url() -> str:
     """The test PostgreSQL URL; without one the test is skipped, except in CI
-    (``SANAD_REQUIRE_POSTGRES``, set by ``.ci/run``), where a missing database is a failure."""
+    (``SANAD_REQUIRE_POSTGRES``, set by ``.ci/run``), where a missing database is a failure.
+
+    Under pytest-xdist each worker gets a schema of its own in that database (``gw0``, ...),
+    so two workers never drop each other's tables."""
     if not POSTGRES_URL:
         if os.environ.get("SANAD_REQUIRE_POSTGRES"):
             pytest.fail("SANAD_REQUIRE_POSTGRES is set but SANAD_TEST_POSTGRES_URL is not")
         pytest.skip("SANAD_TEST_POSTGRES_URL is not set (PostgreSQL is optional outside CI)")
-    return POSTGRES_URL
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    return _worker_schema(POSTGRES_URL, worker) if worker else POSTGRES_URL
+
+
+@functools.cache
+def _worker_schema(url: str, worker: str) -> str:
+    """``url`` with ``worker``'s own schema first on the search path (created once)."""
+    if not worker.isidentifier():
+        raise ValueError(f"unexpected xdist worker name {worker!r}")
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {worker}")
+    engine.dispose()
+    separator = "&" if "?" in url else "?"
+    return f"{url}{separator}options=-csearch_path%3D{worker}"
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
