@@ -1,7 +1,9 @@
 """Families' messages relayed to caseworkers: Sanad against a bare python-telegram-bot relay.
 
 One local Bot API (limits off) serves, one after the other, a bare PTB bot that sends each
-family's text to their caseworker's chat, then Sanad (``python -m bot``), then Sanad with a
+family's text to their caseworker's chat, the same relay that also confirms to the family, the
+same again storing each update in an inbox first (what Sanad's promises cost a bare relay), then
+Sanad (``python -m bot``), then Sanad with a
 fake translator taking 0.1 s a message. Each is timed unloaded (one message at a time: p50)
 and loaded (every message pushed at once: rate); with slow translation, messages that need no
 translation are timed while translated ones queue. Run:
@@ -162,6 +164,11 @@ async def run(
         unpaced = {"SEND_RATE": "100000", "SEND_RATE_PER_CHAT": "100000"}
         bots = [
             ("echo", "benchmarks.echo_bot", {"ECHO_CASEWORKERS": str(caseworkers)}),
+            ("echo_acked", "benchmarks.echo_bot",
+             {"ECHO_CASEWORKERS": str(caseworkers), "ECHO_MODE": "acked"}),
+            ("echo_durable", "benchmarks.echo_bot",
+             {"ECHO_CASEWORKERS": str(caseworkers), "ECHO_MODE": "durable",
+              "ECHO_DATABASE": str(root / "echo.db")}),
             ("sanad", "bot", unpaced),
             ("sanad_slow_translation", "benchmarks.slow_translation_bot",
              {"SANAD_MODELS_DIR": str(slow_models), "SANAD_BENCH_TRANSLATION_DELAY": "0.1",
@@ -195,6 +202,14 @@ async def run(
     result["rate_ratio"] = round(sanad["loaded"]["rate_per_s"] / echo["loaded"]["rate_per_s"], 3)
     result["unloaded_p50_ratio"] = round(
         sanad["unloaded"]["p50_ms"] / echo["unloaded"]["p50_ms"], 2
+    )
+    # What Sanad's promises cost a bare relay: a confirmation to the family, then a durable inbox.
+    for name in ("echo_acked", "echo_durable"):
+        result[f"{name}_rate_ratio"] = round(
+            result[name]["loaded"]["rate_per_s"] / echo["loaded"]["rate_per_s"], 3
+        )
+    result["rate_ratio_vs_durable_relay"] = round(
+        sanad["loaded"]["rate_per_s"] / result["echo_durable"]["loaded"]["rate_per_s"], 3
     )
     loaded_p50 = slow["untranslated_while_loaded"].get("p50_ms")
     result["untranslated_p50_ratio_loaded_vs_unloaded"] = (
@@ -230,7 +245,12 @@ def main() -> int:
     echo, sanad, slow = result["echo"], result["sanad"], result["sanad_slow_translation"]
     print(f"{args.messages} messages from {args.families} families, limits off")
     print(f"{'bot':<26}{'rate/s':>9}{'delivered':>11}{'p50 ms':>9}{'p95 ms':>9}")
-    rows = [("bare PTB relay", echo), ("Sanad (SQLite)", sanad)]
+    rows = [
+        ("bare PTB relay", echo),
+        ("  + confirmation", result["echo_acked"]),
+        ("  + confirmation + inbox", result["echo_durable"]),
+        ("Sanad (SQLite)", sanad),
+    ]
     if "sanad_postgres" in result:
         rows.append(("Sanad (PostgreSQL)", result["sanad_postgres"]))
     for label, row in rows:
@@ -239,6 +259,9 @@ def main() -> int:
               f"{unloaded['p50_ms']:>9}{unloaded['p95_ms']:>9}")  # fmt: skip
     print(f"  rate ratio (goal >= 0.5)                 {result['rate_ratio']}")
     print(f"  unloaded p50 ratio (goal <= 2)           {result['unloaded_p50_ratio']}")
+    print(f"  bare relay + confirmation: rate ratio    {result['echo_acked_rate_ratio']}")
+    print(f"  bare relay + confirmation + inbox        {result['echo_durable_rate_ratio']}")
+    print(f"  Sanad / that durable relay               {result['rate_ratio_vs_durable_relay']}")
     if "postgres_rate_ratio" in result:
         print(f"  PostgreSQL: rate ratio {result['postgres_rate_ratio']}, "
               f"unloaded p50 ratio {result['postgres_unloaded_p50_ratio']}")  # fmt: skip

@@ -22,7 +22,14 @@ from bot.services.argos_models import (
     install_models,
     installed_models,
 )
-from bot.services.errors import Conflict, DomainError, InvalidInput, LotTaken, StillInUse
+from bot.services.errors import (
+    Conflict,
+    DomainError,
+    InvalidInput,
+    LotTaken,
+    RuleExists,
+    StillInUse,
+)
 from bot.services.triage_report import format_table, json_rows, read_lines, triage_rows
 from bot.settings import Settings
 from storage.db import Database, DatabaseConfigError, describe_error
@@ -246,9 +253,7 @@ def cmd_add_routing_rule(
             provider_id=provider.id or 0,
             category_id=category.id if category else None,
         )
-    except Conflict as exc:
-        if str(exc) != "rule exists":
-            raise _refused(exc) from None
+    except RuleExists as exc:
         # Two rules for the same district and category: only the newest would ever apply.
         what = f"{category.code} requests" if category else "every request"
         existing = exc.details["rule_id"]
@@ -257,6 +262,8 @@ def cmd_add_routing_rule(
             f"(remove-routing-rule {existing}) to route them elsewhere",
             rule_id=existing,
         ) from None
+    except Conflict as exc:
+        raise _refused(exc) from None
     return {"rule_id": rule.id, "district": district.name, "provider": provider.name,
             "category": category.code if category else None}  # fmt: skip
 

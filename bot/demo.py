@@ -753,7 +753,7 @@ def main(argv: list[str]) -> int:
     """``python -m bot demo``: 0 at the end, 130 after Ctrl-C (with a one-line goodbye)."""
     args = build_parser().parse_args(argv)
     interactive = sys.stdin.isatty() if args.interactive is None else args.interactive
-    from bot.runner import configure_logging
+    from bot.logs import configure_logging
 
     configure_logging("WARNING")
     try:

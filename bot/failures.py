@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from bot.delivery import dispatcher
 from bot.services import error_reports
 from storage.types import utcnow
 
@@ -40,6 +39,8 @@ async def report_failure(
     except Exception:  # the database itself may be what failed: the log still has it
         logger.warning("could not queue the staff notice of failure %s", reference)
         return reference
-    if queued:
-        dispatcher.kick(app)
+    # The dispatcher is looked up, not imported: it reports its own failures through here.
+    running = app.bot_data.extras.get("dispatcher")
+    if queued and running is not None:
+        running.kick()
     return reference

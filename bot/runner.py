@@ -21,6 +21,7 @@ from telegram import Update
 from telegram.error import TelegramError
 
 from bot.delivery import heartbeat
+from bot.logs import configure_logging, redact
 from bot.services import lease
 from bot.settings import Settings
 from storage.db import Database, DatabaseConfigError, describe_error
@@ -32,7 +33,6 @@ FIRST_DELAY = 1.0  # seconds before the first retry; doubles up to MAX_DELAY
 MAX_DELAY = 60.0
 # A blip between the start-up check and PTB's own bootstrap is retried by PTB this many times.
 BOOTSTRAP_RETRIES = 3
-REDACTED = "<BOT_TOKEN>"
 # Only the updates Sanad handles are asked for (handlers/__init__.py registers each of them).
 ALLOWED_UPDATES = [
     Update.MESSAGE,
@@ -40,79 +40,6 @@ ALLOWED_UPDATES = [
     Update.CALLBACK_QUERY,
     Update.MY_CHAT_MEMBER,
 ]
-
-
-class SafeFormatter(logging.Formatter):
-    """Log lines with the token masked and, unless debugging, exceptions as one line."""
-
-    def __init__(self, fmt: str, *, secrets: list[str], tracebacks: bool) -> None:
-        super().__init__(fmt)
-        self.secrets = [s for s in secrets if s]
-        self.tracebacks = tracebacks
-
-    def format(self, record: logging.LogRecord) -> str:
-        """Formats the record, then masks every secret in the whole text."""
-        if record.exc_info and not self.tracebacks:
-            # Exception messages may carry parameters; the class name says enough here.
-            name = record.exc_info[0].__name__ if record.exc_info[0] else "error"
-            record = logging.makeLogRecord(record.__dict__)
-            record.msg = f"{record.getMessage()} ({name})"
-            record.args = None
-            record.exc_info = None
-            record.exc_text = None
-        return redact(super().format(record), self.secrets)
-
-
-def redact(text: str, secrets: list[str]) -> str:
-    """The text with every secret replaced by a placeholder."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, REDACTED)
-    return text
-
-
-# Libraries whose DEBUG (and for some, INFO) lines carry request URLs (the token), update
-# payloads (names, message text) or SQL parameters (a family's words): capped whatever LOG_LEVEL.
-LIBRARY_LEVELS = {
-    "httpx": logging.WARNING,
-    "httpcore": logging.WARNING,
-    "apscheduler": logging.WARNING,
-    "aiohttp.access": logging.WARNING,
-    "alembic": logging.WARNING,
-    "telegram": logging.INFO,
-    "sqlalchemy": logging.WARNING,
-    "argostranslate": logging.WARNING,
-    "stanza": logging.WARNING,
-    "asyncio": logging.INFO,
-}
-
-
-def log_handler(level: str, *, secrets: list[str] | None = None) -> logging.Handler:
-    """The stderr handler every log line goes through, with secrets masked."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(
-        SafeFormatter(
-            "%(asctime)s %(levelname)s %(name)s: %(message)s",
-            secrets=secrets or [],
-            tracebacks=level == "DEBUG",
-        )
-    )
-    return handler
-
-
-def cap_library_loggers() -> None:
-    """Keeps the libraries' own loggers above the levels at which they log content."""
-    for name, level in LIBRARY_LEVELS.items():
-        logging.getLogger(name).setLevel(level)
-
-
-def configure_logging(level: str, *, secrets: list[str] | None = None) -> None:
-    """Plain logs to stderr; the token never appears, even in httpx's request lines."""
-    logging.basicConfig(
-        level=getattr(logging, level, logging.INFO),
-        handlers=[log_handler(level, secrets=secrets)],
-    )
-    cap_library_loggers()
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from bot.services.errors import (
     InvalidInput,
     LotTaken,
     NotFound,
+    RuleExists,
     StillInUse,
 )
 from bot.services.invites import AccountLinked
@@ -110,7 +111,7 @@ def _conflict_text(t: Texts, exc: Conflict) -> str:
             "distinct name (for example with the family name), or send /cancel.",
             name=str(details.get("member")),
         )
-    if message == "rule exists":
+    if isinstance(exc, RuleExists):
         return t._(
             "Rule #{rule} already routes these requests. Remove it first. Nothing was changed.",
             rule=str(details.get("rule_id")),

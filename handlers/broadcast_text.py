@@ -10,13 +10,14 @@ from bot.services import broadcasts
 from bot.services.audiences import Dimension
 from bot.services.broadcasts import Copy, Progress, Source, Summary
 from bot.services.errors import (
+    BadPeriod,
     BroadcastClosed,
     BroadcastFileTooLarge,
     BroadcastTooLong,
     DomainError,
     EmptyAudience,
+    EmptyMessage,
     Forbidden,
-    InvalidInput,
     ScheduledInPast,
 )
 from handlers.render import split_text
@@ -261,13 +262,13 @@ def error_text(t: Texts, exc: DomainError) -> str:
         return t._("That time has already passed. Nothing was scheduled.")
     if isinstance(exc, BroadcastClosed):
         return t._("This notice was already sent, scheduled or cancelled; nothing was changed.")
-    if isinstance(exc, InvalidInput) and str(exc) == "end_before_start":
+    if isinstance(exc, BadPeriod) and details.get("reason") == "end_before_start":
         return t._("The end date is before the start date. Nothing was changed.")
-    if isinstance(exc, InvalidInput) and str(exc) == "date":
+    if isinstance(exc, BadPeriod):
         return (
             t._("I could not read those dates. Nothing was changed.") + "\n" + (arrival_prompt(t))
         )
-    if isinstance(exc, InvalidInput) and str(exc) == "empty":
+    if isinstance(exc, EmptyMessage):
         return t._("The notice is empty. Send its text, or a photo or document with a caption.")
     return t._("That did not work. Nothing was changed.")
 

@@ -170,14 +170,14 @@ class AdminAction(StrEnum):
     PROVIDERS = "pv"  # no args
     PROVIDER = "p"  # provider id: its page
     ADD_PROVIDER = "padd"  # no args: type the name
-    NEW_PROVIDER_DISTRICT = "pnd"  # district id: its first district (asks when taken)
-    NEW_PROVIDER_MOVE = "pndm"  # district id: confirmed, taken from its provider
+    NEW_PROVIDER_DISTRICT = "pnd"  # name message id, district id: its first (asks when taken)
+    NEW_PROVIDER_MOVE = "pndm"  # name message id, district id: confirmed, taken from its provider
     RENAME = "pren"  # provider id: type the new name
     ACTIVATE = "pon"  # provider id
     DEACTIVATE = "poff"  # provider id
     GIVE = "pgive"  # provider id: pick a district for its Lot
     GIVE_DISTRICT = "pgd"  # provider id, district id (asks when taken)
-    GIVE_MOVE = "pgdm"  # provider id, district id: confirmed
+    GIVE_MOVE = "pgdm"  # provider id, district id, message id it was picked on: confirmed
     DISTRICTS = "ds"  # no args
     ADD_DISTRICT = "dadd"  # no args: type the name
     ROUTING = "rt"  # no args

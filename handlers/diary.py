@@ -9,7 +9,12 @@ from bot.context import SanadContext
 from bot.i18n import Texts
 from bot.services import appointments
 from bot.services.appointments import DiaryEntry
-from bot.services.errors import Conflict, DomainError
+from bot.services.errors import (
+    AppointmentCancelled,
+    AppointmentInFuture,
+    DomainError,
+    OutcomeRecorded,
+)
 from handlers.callbacks import DiaryAction, Prefix, build, ids
 from handlers.common import answer, edit_or_send, keyboard, person_of, texts_for
 from storage.models import (
@@ -97,11 +102,11 @@ async def show(update: Update, context: SanadContext) -> None:
 
 def outcome_error(t: Texts, exc: DomainError) -> str:
     """Why an outcome was not recorded."""
-    if isinstance(exc, Conflict) and str(exc) == "recorded":
+    if isinstance(exc, OutcomeRecorded):
         return t._("The outcome of this appointment is already recorded.")
-    if isinstance(exc, Conflict) and str(exc) == "cancelled":
+    if isinstance(exc, AppointmentCancelled):
         return t._("This appointment was cancelled.")
-    if isinstance(exc, Conflict) and str(exc) == "future":
+    if isinstance(exc, AppointmentInFuture):
         return t._("You can record this only on the day of the appointment.")
     return t._("There is no such appointment in your diary.")
 

@@ -9,8 +9,8 @@ from bot.context import SanadContext
 from bot.delivery import dispatcher, reminder_clock
 from bot.i18n import Texts
 from bot.services import appointments
-from bot.services.appointments import Added
-from bot.services.errors import DomainError, Forbidden, InvalidInput, NotFound
+from bot.services.appointments import Added, InputReason
+from bot.services.errors import BadAppointmentInput, DomainError, Forbidden, InvalidInput, NotFound
 from handlers.callbacks import DiaryAction, Prefix, build, ids
 from handlers.common import answer, keyboard, person_of, texts_for
 from handlers.redelivery import source_of
@@ -40,14 +40,14 @@ def details_prompt(t: Texts, ref: str) -> str:
 
 def error_text(t: Texts, exc: DomainError, ref: str) -> str:
     """Why nothing was added, with the way to write it when the form was wrong."""
-    reason = str(exc)
-    if isinstance(exc, InvalidInput) and reason == "past":
+    bad = exc.details.get("reason") if isinstance(exc, BadAppointmentInput) else None
+    if bad == InputReason.PAST:
         return t._("That time has already passed. Nothing was saved.")
-    if isinstance(exc, InvalidInput) and reason == "too_long":
+    if bad == InputReason.TOO_LONG:
         return t._(
             "That is too long: keep what, where and what to bring short. Nothing was saved."
         )
-    if isinstance(exc, InvalidInput) and reason == "date":
+    if bad == InputReason.DATE:
         return t._("That date or time does not exist. Nothing was saved.") + "\n\n" + form_text(t)
     if isinstance(exc, InvalidInput):
         return t._("I could not read that. Nothing was saved.") + "\n\n" + form_text(t)

@@ -8,7 +8,7 @@ from bot.context import SanadContext
 from bot.delivery import dispatcher
 from bot.i18n import Texts
 from bot.services import intake, tickets
-from bot.services.errors import Conflict, DomainError
+from bot.services.errors import Conflict, DomainError, ReopenTooLate
 from bot.services.intake import Reply
 from handlers.common import answer, keyboard, person_of, texts_for
 from handlers.menu import menu_for
@@ -97,7 +97,7 @@ async def reopen_button(update: Update, context: SanadContext) -> None:
         await context.db.run(tickets.reopen, person=person, ticket_id=ticket_id)
     except Conflict as exc:
         await query.answer()
-        if str(exc) == "too late":
+        if isinstance(exc, ReopenTooLate):
             text = t._(
                 "It is more than 7 days since {ref} was resolved, so it can't be reopened. "
                 "Please report a new problem.",

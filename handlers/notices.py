@@ -204,10 +204,13 @@ def _card(
     about; with the family's files when ``files``."""
     ticket = session.get(Ticket, notice.ticket_id)
     assert ticket is not None
-    shows: list[TicketMessage] | None = None  # the whole history
     if only_message:
         message = session.get(TicketMessage, notice.message_id)
         shows = [message] if message is not None else []
+    else:  # the history as it stood when the notice was queued: later messages have their own
+        shows = tickets.messages_of(
+            session, ticket.id or 0, include_notes=True, until=notice.created_at
+        )
     card = card_context(session, ticket, include_notes=True, messages=shows)
     shown = [m for m in card.messages if m.direction == "in"] if files else []
     return Outgoing(

@@ -1,5 +1,6 @@
 """Coordinators' reference data on Telegram: /providers (add, rename, on/off, which districts
-its Lot holds) and /districts (list, add); and the typed step of every coordinator flow."""
+its Lot holds) and /districts (list, add); and the typed step of every coordinator flow.
+Each change is made once per message (or press): handled again, it answers the same."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from handlers import invite_flow
 from handlers.admin_texts import coordinator_only, refusal_text
 from handlers.callbacks import AdminAction, Prefix, build, ids
 from handlers.common import Keyboard, answer, edit_or_send, keyboard, person_of, texts_for
+from handlers.redelivery import ack, source_of
 
 
 def home_keyboard(t: Texts) -> InlineKeyboardMarkup:
@@ -33,7 +35,7 @@ async def home(update: Update, context: SanadContext) -> None:
     if not await coordinator_only(update, context):
         return
     if update.callback_query is not None:
-        await update.callback_query.answer()
+        await ack(update.callback_query)
     t = texts_for(update, context)
     await answer(update, t._("What do you want to see or change?"), home_keyboard(t))
 
@@ -41,7 +43,7 @@ async def home(update: Update, context: SanadContext) -> None:
 async def _refused(update: Update, context: SanadContext, exc: DomainError) -> None:
     """A refusal in the coordinator's language; nothing was changed."""
     if update.callback_query is not None:
-        await update.callback_query.answer()
+        await ack(update.callback_query)
     await answer(update, refusal_text(texts_for(update, context), exc))
 
 
@@ -53,7 +55,7 @@ async def providers_command(update: Update, context: SanadContext) -> None:
     if not await coordinator_only(update, context):
         return
     if update.callback_query is not None:
-        await update.callback_query.answer()
+        await ack(update.callback_query)
     person = person_of(update, context)
     t = texts_for(update, context)
     rows = await context.db.run(reference_data.providers, person)
@@ -86,7 +88,7 @@ async def provider_button(update: Update, context: SanadContext) -> None:
     query = update.callback_query
     assert query is not None
     found = ids(query.data, Prefix.ADMIN, AdminAction.PROVIDER)
-    await query.answer()
+    await ack(query)
     await _provider_page(update, context, found[0] if found else 0)
 
 
@@ -159,7 +161,7 @@ async def _ask(
         await _refused(update, context, exc)
         return
     if update.callback_query is not None:
-        await update.callback_query.answer()
+        await ack(update.callback_query)
     await answer(update, ask_text(t, step))
 
 
@@ -175,18 +177,21 @@ async def switch_button(update: Update, context: SanadContext) -> None:
     person = person_of(update, context)
     t = texts_for(update, context)
     try:
-        if found is None:
+        source = source_of(update)
+        if found is None or source is None:
             raise NotFound("provider")
         done = await context.db.run(
-            reference_data.set_provider_active,
+            reference_data.set_provider_active_once,
             person=person,
             provider_id=found[0],
             active=on is not None,
+            source=source,
+            press=query.id,
         )
     except DomainError as exc:
         await _refused(update, context, exc)
         return
-    await query.answer()
+    await ack(query)
     if on is not None:
         text = t._("{name} is switched on.", name=done.provider.name)
     else:
@@ -227,7 +232,7 @@ async def give_button(update: Update, context: SanadContext) -> None:
         await _refused(update, context, exc)
         return
     options = await context.db.run(reference_data.choices, person)
-    await query.answer()
+    await ack(query)
     await edit_or_send(
         update,
         t._("Which district goes into the Lot of {name}?", name=provider.name),
@@ -267,25 +272,29 @@ async def give_district_button(update: Update, context: SanadContext) -> None:
         return
     query = update.callback_query
     assert query is not None
-    confirmed = ids(query.data, Prefix.ADMIN, AdminAction.GIVE_MOVE, 2)
+    # The confirm carries the message the district was picked on: both key the move.
+    confirmed = ids(query.data, Prefix.ADMIN, AdminAction.GIVE_MOVE, 3)
     found = confirmed or ids(query.data, Prefix.ADMIN, AdminAction.GIVE_DISTRICT, 2)
+    here = source_of(update)
+    source = (here[0], confirmed[2]) if confirmed and here else here
     person = person_of(update, context)
     t = texts_for(update, context)
     try:
-        if found is None:
+        if found is None or source is None:
             raise NotFound("district")
         moved = await context.db.run(
-            reference_data.move_district,
+            reference_data.move_district_once,
             person=person,
             provider_id=found[0],
             district_id=found[1],
             move=confirmed is not None,
+            source=source,
         )
     except LotTaken as exc:
         provider = await context.db.run(reference_data.get_provider, found[0] if found else 0)
-        await query.answer()
-        assert found is not None
-        yes = build(Prefix.ADMIN, AdminAction.GIVE_MOVE, found[0], found[1])
+        await ack(query)
+        assert found is not None and source is not None
+        yes = build(Prefix.ADMIN, AdminAction.GIVE_MOVE, found[0], found[1], source[1])
         no = build(Prefix.ADMIN, AdminAction.PROVIDER, found[0])
         await answer(
             update,
@@ -296,7 +305,7 @@ async def give_district_button(update: Update, context: SanadContext) -> None:
     except DomainError as exc:
         await _refused(update, context, exc)
         return
-    await query.answer()
+    await ack(query)
     await answer(update, moved_text(t, moved))
 
 
@@ -306,24 +315,27 @@ async def new_provider_district_button(update: Update, context: SanadContext) ->
         return
     query = update.callback_query
     assert query is not None
-    confirmed = ids(query.data, Prefix.ADMIN, AdminAction.NEW_PROVIDER_MOVE)
-    found = confirmed or ids(query.data, Prefix.ADMIN, AdminAction.NEW_PROVIDER_DISTRICT)
+    # The buttons carry the message the name was typed in: it keys the provider added.
+    confirmed = ids(query.data, Prefix.ADMIN, AdminAction.NEW_PROVIDER_MOVE, 2)
+    found = confirmed or ids(query.data, Prefix.ADMIN, AdminAction.NEW_PROVIDER_DISTRICT, 2)
+    here = source_of(update)
     person = person_of(update, context)
     t = texts_for(update, context)
     try:
-        if found is None:
+        if found is None or here is None:
             raise NotFound("district")
         _, moved = await context.db.run(
             reference_data.add_provider_from_flow,
             person=person,
-            district_id=found[0],
+            district_id=found[1],
             move=confirmed is not None,
+            source=(here[0], found[0]),
         )
     except LotTaken as exc:
-        name = await context.db.run(reference_data.new_provider_name, person)
-        await query.answer()
         assert found is not None
-        yes = build(Prefix.ADMIN, AdminAction.NEW_PROVIDER_MOVE, found[0])
+        name = await context.db.run(reference_data.new_provider_name, person, found[0])
+        await ack(query)
+        yes = build(Prefix.ADMIN, AdminAction.NEW_PROVIDER_MOVE, found[0], found[1])
         no = build(Prefix.ADMIN, AdminAction.PROVIDERS)
         await answer(
             update,
@@ -334,11 +346,13 @@ async def new_provider_district_button(update: Update, context: SanadContext) ->
     except DomainError as exc:
         await _refused(update, context, exc)
         return
-    await query.answer()
-    await answer(
-        update,
-        t._("{provider} is added.", provider=moved.to_provider) + "\n" + moved_text(t, moved),
-    )
+    await ack(query)
+    await answer(update, added_text(t, moved))
+
+
+def added_text(t: Texts, moved: LotMove) -> str:
+    """Told when a new provider is added with its first district."""
+    return t._("{provider} is added.", provider=moved.to_provider) + "\n" + moved_text(t, moved)
 
 
 # ---------------------------------------------------------------- districts
@@ -349,7 +363,7 @@ async def districts_command(update: Update, context: SanadContext) -> None:
     if not await coordinator_only(update, context):
         return
     if update.callback_query is not None:
-        await update.callback_query.answer()
+        await ack(update.callback_query)
     person = person_of(update, context)
     t = texts_for(update, context)
     rows = await context.db.run(reference_data.routing_rows, person)
@@ -390,12 +404,18 @@ async def on_coordinator_text(update: Update, context: SanadContext) -> bool:
         return False
     if done.step in (TypedStep.FAMILY_SEARCH, TypedStep.MEMBER_NAME, TypedStep.STAFF_NAME):
         await invite_flow.typed_done(update, context, done)
+    elif done.step == TypedStep.PROVIDER_NAME and done.added is not None:
+        await answer(update, added_text(t, done.added))  # its name handled again, once added
     elif done.step == TypedStep.PROVIDER_NAME:
         options = await context.db.run(reference_data.choices, person)
         await answer(
             update,
             t._("Which district does {name} hold first? More can be given after.", name=done.name),
-            keyboard(_district_buttons(options["districts"], AdminAction.NEW_PROVIDER_DISTRICT)),
+            keyboard(
+                _district_buttons(
+                    options["districts"], AdminAction.NEW_PROVIDER_DISTRICT, message.message_id
+                )
+            ),
         )
     elif done.step == TypedStep.RENAME_PROVIDER:
         await answer(update, t._("Renamed: {name}.", name=done.name))
@@ -412,14 +432,14 @@ BUTTONS = [
     (providers_command, AdminAction.PROVIDERS, 0),
     (provider_button, AdminAction.PROVIDER, 1),
     (add_provider_button, AdminAction.ADD_PROVIDER, 0),
-    (new_provider_district_button, AdminAction.NEW_PROVIDER_DISTRICT, 1),
-    (new_provider_district_button, AdminAction.NEW_PROVIDER_MOVE, 1),
+    (new_provider_district_button, AdminAction.NEW_PROVIDER_DISTRICT, 2),
+    (new_provider_district_button, AdminAction.NEW_PROVIDER_MOVE, 2),
     (rename_button, AdminAction.RENAME, 1),
     (switch_button, AdminAction.ACTIVATE, 1),
     (switch_button, AdminAction.DEACTIVATE, 1),
     (give_button, AdminAction.GIVE, 1),
     (give_district_button, AdminAction.GIVE_DISTRICT, 2),
-    (give_district_button, AdminAction.GIVE_MOVE, 2),
+    (give_district_button, AdminAction.GIVE_MOVE, 3),
     (districts_command, AdminAction.DISTRICTS, 0),
     (add_district_button, AdminAction.ADD_DISTRICT, 0),
 ]

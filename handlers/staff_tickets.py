@@ -13,7 +13,14 @@ from bot.context import SanadContext
 from bot.delivery import dispatcher
 from bot.i18n import BIDI_CONTROLS, Texts, plain
 from bot.services import audit, saved_replies, staff_actions, tickets
-from bot.services.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
+from bot.services.errors import (
+    DomainError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    TicketClaimed,
+    TicketResolved,
+)
 from bot.services.people import Person
 from bot.services.staff_actions import Outcome, Writing, Written
 from handlers.callbacks import MAX_ID
@@ -40,11 +47,11 @@ def error_text(t: Texts, exc: DomainError, ref: str) -> str:
     """A staff-facing explanation of why a ticket action did not happen."""
     if isinstance(exc, NotFound):
         return t._("There is no ticket {ref} that you can see.", ref=ref)
-    if isinstance(exc, Conflict) and str(exc) == "resolved":
+    if isinstance(exc, TicketResolved):
         return t._(
             "Ticket {ref} is resolved, so nothing was sent. The family can reopen it.", ref=ref
         )
-    if isinstance(exc, Conflict) and str(exc) == "claimed":
+    if isinstance(exc, TicketClaimed):
         return t._(
             "Ticket {ref} was already claimed by {name}.", ref=ref, name=exc.details.get("holder")
         )

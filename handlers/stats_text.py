@@ -9,7 +9,15 @@ from sqlmodel import Session
 
 from bot.i18n import Texts
 from bot.services import support_window
-from bot.services.errors import BadPeriod, DomainError, Forbidden, NotFound
+from bot.services.errors import (
+    BadPeriod,
+    DomainError,
+    Forbidden,
+    NotFound,
+    StatsNoProvider,
+    StatsOtherProvider,
+    SupportWindowStaffOnly,
+)
 from bot.services.people import Person
 from bot.services.stats import Figures, Period, PeriodChoice, Row, local_today
 from bot.services.support_window import LIST_LIMIT, Ending
@@ -93,13 +101,13 @@ def error_text(t: Texts, exc: DomainError) -> str:
         return t._("That period is too long: choose at most three years.")
     if isinstance(exc, BadPeriod):
         return t._("Please type dates as YYYY-MM-DD, for example /stats 2026-01-01 2026-03-31.")
-    if isinstance(exc, Forbidden) and str(exc) == "stats_other_provider":
+    if isinstance(exc, StatsOtherProvider):
         return t._("You can see only your own provider's figures.")
-    if isinstance(exc, Forbidden) and str(exc) == "stats_no_provider":
+    if isinstance(exc, StatsNoProvider):
         return t._("Your account is not linked to a provider, so there are no figures to show.")
     if isinstance(exc, NotFound):
         return t._("There is no provider with that number.")
-    if isinstance(exc, Forbidden) and str(exc).startswith("support"):
+    if isinstance(exc, SupportWindowStaffOnly):
         return t._("Only staff can see when support ends.")
     if isinstance(exc, Forbidden):
         return t._("Only coordinators and provider leads can see the figures.")

@@ -58,6 +58,27 @@ class Lot(SQLModel, table=True):
     provider_id: int | None = Field(default=None, foreign_key="provider.id", index=True)
 
 
+class ReferenceChange(SQLModel, table=True):
+    """A coordinator's change to providers, districts or Lots, keyed by the Telegram message
+    it came from: handled again, it changes nothing further and answers what it did."""
+
+    __table_args__ = (
+        UniqueConstraint(
+            "source_chat_id", "source_message_id", "key", name="uq_referencechange_source"
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    source_chat_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    source_message_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    kind: str = Field(sa_column=Column(String(20), nullable=False))  # services' ChangeKind
+    key: str = Field(sa_column=Column(String(80), nullable=False))  # kind and what it was on
+    provider_id: int | None = Field(default=None, foreign_key="provider.id")
+    district_id: int | None = Field(default=None, foreign_key="district.id")
+    detail: str = ""  # a provider's new name, or the provider that lost a district
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
 class Staff(SQLModel, table=True):
     """A caseworker, provider lead or council coordinator."""
 

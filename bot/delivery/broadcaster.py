@@ -18,7 +18,7 @@ from typing import Any
 from telegram import InlineKeyboardMarkup
 from telegram.error import BadRequest, TelegramError
 
-from bot.delivery import dispatcher
+from bot.delivery import dispatcher, job_health
 from bot.i18n import texts
 from bot.services import broadcasts
 from bot.services.broadcasts import Progress
@@ -94,9 +94,11 @@ async def broadcast_job(context: Any) -> None:
             due = await app.bot_data.db.run(broadcasts.next_scheduled)
             if due is not None:
                 sleep = min(MAX_SLEEP, max((due - now(app)).total_seconds(), 0.0))
-    except Exception:  # the database was busy: the rows are safe, look again soon
-        logger.exception("broadcast run failed")
+    except Exception as exc:  # the database was busy: the rows are safe, look again soon
+        await job_health.failed(app, JOB_NAME, exc)  # staff are told once if it lasts
         sleep = RETRY_SLEEP
+    else:
+        job_health.succeeded(app, JOB_NAME)
     finally:
         state.running = False
     _schedule(app, 0.0 if state.again else sleep)

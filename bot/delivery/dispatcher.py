@@ -3,9 +3,10 @@
 Every database step runs off the event loop in its own short transaction, and no Telegram call
 is awaited inside a transaction: a claim is one short write (it holds SQLite's write lock, so it
 never renders), each notice is then rendered in a transaction of its own (a second one only when
-a translator must run), and parts sent are recorded together as they come (a group commit). A
-chat's notices go in queue order (the outbox hands out one head per chat); different chats are
-served concurrently, so one chat's slow translation or retry never delays another's. A part is
+a translator must run), and parts sent are recorded together as they come (a group commit).
+Notices go in queue order (the outbox hands out one head per queue: a chat, or one ticket's
+cards in a staff member's chat); different queues are served concurrently, so one slow
+translation or retry never delays another chat's notices or another family's card. A part is
 recorded right after Telegram accepted it, before its notice moves on, so after a crash only the
 parts in flight at the kill may arrive twice.
 """
@@ -16,6 +17,7 @@ import asyncio
 import contextlib
 import logging
 from asyncio import FIRST_COMPLETED
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,7 +27,7 @@ from sqlmodel import Session
 from telegram import Message
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
-from bot.delivery import translation
+from bot.delivery import job_health, translation
 from bot.services import outbox, people, tickets, undelivered
 from bot.services.outbox import Claimed
 from bot.services.people import Person
@@ -45,6 +47,7 @@ LIMITER_RETRY_WAIT = 60.0
 # free (or on a kick): every claim holds the database's write lock while it scans the queue, so
 # claiming one or two notices after each send would starve the sends' own records of the lock.
 REFILL_SHARE = 4
+DRAIN_JOB = "outbox-drain"  # the drain loop's name in job_health (and in a staff report)
 
 
 @dataclass
@@ -87,7 +90,9 @@ class Dispatcher:
         self._stopped = False
         self._next_due: datetime | None = None
         self._waiting: set[int] = set()  # chats whose next notice waits for the one in flight
-        self._busy: set[int] = set()  # chats with a notice in flight here
+        # Chats with notices in flight here, and how many (a caseworker's cards about different
+        # tickets may be in flight together, see outbox._eligible).
+        self._busy: Counter[int] = Counter()
         # Parts Telegram accepted, waiting for the next group commit (see _record).
         self._to_record: list[tuple[Claimed, Outgoing, Message, asyncio.Future[bool]]] = []
         self._recorder: asyncio.Task[None] | None = None
@@ -148,7 +153,7 @@ class Dispatcher:
         """Remembers the chats with a notice waiting behind one in flight; one whose send
         already finished while the claim ran is due now."""
         self._waiting |= batch.waiting
-        if batch.waiting - self._busy:
+        if batch.waiting - self._busy.keys():
             self._dirty = True
 
     # ------------------------------------------------------------ the loop
@@ -177,11 +182,12 @@ class Dispatcher:
                 await asyncio.wait({wake, *self._inflight}, return_when=FIRST_COMPLETED)
                 wake.cancel()
             self._arm(self._next_due)
+            job_health.succeeded(self.app, DRAIN_JOB)
         except asyncio.CancelledError:
             raise
-        except Exception:  # a database hiccup: the timer or the periodic tick tries again
-            logger.exception("outbox drain failed")
+        except Exception as exc:  # a database hiccup: the timer or the periodic tick tries again
             self._arm(utcnow() + timedelta(seconds=1))
+            await job_health.failed(self.app, DRAIN_JOB, exc)  # staff told once if it lasts
 
     def _arm(self, due: datetime | None) -> None:
         """Wakes the dispatcher when the next waiting notice is due (the tick covers later)."""
@@ -197,7 +203,7 @@ class Dispatcher:
 
     def _spawn(self, job: Job) -> asyncio.Task[None]:
         """Starts delivering one claimed notice."""
-        self._busy.add(job.notice.chat_id)
+        self._busy[job.notice.chat_id] += 1
         task = asyncio.get_running_loop().create_task(self._deliver(job))
         self._inflight.add(task)
         task.add_done_callback(self._inflight.discard)
@@ -205,7 +211,9 @@ class Dispatcher:
 
     def _moved_on(self, notice: Claimed) -> None:
         """A notice left its chat's head: claim again if the chat has another waiting."""
-        self._busy.discard(notice.chat_id)
+        self._busy[notice.chat_id] -= 1
+        if self._busy[notice.chat_id] <= 0:
+            del self._busy[notice.chat_id]
         if notice.chat_id in self._waiting:
             self._waiting.discard(notice.chat_id)
             self.kick()

@@ -11,6 +11,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
+from bot.delivery import job_health
 from bot.services import lease
 from storage.types import utcnow
 
@@ -48,9 +49,10 @@ async def renew_job(context: Any) -> None:
         beats["updates_at"] = fetched
     try:
         kept = await app.bot_data.db.run(lease.renew, holder, beats=beats)
-    except Exception:  # the database is briefly unavailable: the lease outlives a few misses
-        logger.exception("lease renewal failed")
+    except Exception as exc:  # the database is briefly down: the lease outlives a few misses
+        await job_health.failed(app, JOB_NAME, exc)  # staff are told once if it lasts
         return
+    job_health.succeeded(app, JOB_NAME)
     if not kept:
         logger.error("another process took over this database's lease: stopping")
         app.stop_running()

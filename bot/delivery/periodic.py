@@ -9,11 +9,13 @@ import asyncio
 import logging
 from typing import Any
 
-from bot.delivery import dispatcher, heartbeat
+from bot.delivery import dispatcher, heartbeat, job_health
 from bot.services import escalation, outbox, undelivered
 from storage.db import Database
 
 logger = logging.getLogger(__name__)
+
+TICK_JOB = "outbox-tick"  # its name in job_health (and in a staff report)
 
 
 def housekeeping(db: Database, *, keep_days: int) -> dict[str, int]:
@@ -33,10 +35,15 @@ def housekeeping(db: Database, *, keep_days: int) -> dict[str, int]:
 async def outbox_job(context: Any) -> None:
     """Job queue tick: housekeeping off the event loop, then wake the dispatcher."""
     app = context.application
-    done = await asyncio.to_thread(
-        housekeeping, app.bot_data.db, keep_days=app.bot_data.settings.outbox_keep_days
-    )
-    if any(done.values()):
-        logger.info("outbox tick: %s", done)
-    heartbeat.beat(app, "outbox_at")
+    try:
+        done = await asyncio.to_thread(
+            housekeeping, app.bot_data.db, keep_days=app.bot_data.settings.outbox_keep_days
+        )
+    except Exception as exc:  # the next tick tries again; a lasting outage is told once
+        await job_health.failed(app, TICK_JOB, exc)
+    else:
+        job_health.succeeded(app, TICK_JOB)
+        if any(done.values()):
+            logger.info("outbox tick: %s", done)
+        heartbeat.beat(app, "outbox_at")
     dispatcher.kick(app)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from bot.delivery import dispatcher, heartbeat
+from bot.delivery import dispatcher, heartbeat, job_health
 from bot.services import reminders
 from storage.types import utcnow
 
@@ -103,9 +103,11 @@ async def reminder_job(context: Any) -> None:
         if state.next_due is not None:
             ahead = (state.next_due - now(app)).total_seconds()
             sleep = min(MAX_SLEEP, max(ahead, 0.0))
-    except Exception:  # the database was unavailable: look again soon, the rows are safe
-        logger.exception("reminder clock run failed")
+    except Exception as exc:  # the database was unavailable: look again soon, the rows are safe
+        await job_health.failed(app, JOB_NAME, exc)  # staff are told once if it lasts
         sleep = RETRY_SLEEP
+    else:
+        job_health.succeeded(app, JOB_NAME)
     finally:
         state.running = False
     _schedule(app, 0.0 if state.again else sleep)

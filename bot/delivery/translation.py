@@ -71,7 +71,9 @@ def _messages_shown(session: Session, notice: Notification) -> list[TicketMessag
     if str(notice.kind).startswith("staff."):
         return [
             m
-            for m in tickets.messages_of(session, notice.ticket_id, include_notes=False)
+            for m in tickets.messages_of(
+                session, notice.ticket_id, include_notes=False, until=notice.created_at
+            )
             if m.direction == "in"
         ]
     return []

@@ -10,6 +10,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -18,7 +19,14 @@ from sqlmodel import Session, col, func, select
 
 from bot.i18n import plain
 from bot.services import audit, flows, outbox, reminders
-from bot.services.errors import Conflict, Forbidden, InvalidInput, NotFound
+from bot.services.errors import (
+    AppointmentCancelled,
+    AppointmentInFuture,
+    BadAppointmentInput,
+    Forbidden,
+    NotFound,
+    OutcomeRecorded,
+)
 from bot.services.people import Person
 from bot.services.reminder_times import TIMEZONE, ReminderPolicy
 from storage.models import (
@@ -43,6 +51,15 @@ EXTERNAL_MINUTES = 60  # an external appointment's assumed length (only its star
 MAX_WHAT, MAX_WHERE, MAX_BRING = 200, 300, 300
 ZONE = ZoneInfo(TIMEZONE)
 _WHEN = re.compile(r"^(\d{4}-\d{2}-\d{2})\s+(\d{1,2}):(\d{2})$")
+
+
+class InputReason(StrEnum):
+    """Why an ``/appointments add`` line was refused (``details["reason"]``)."""
+
+    FORMAT = "format"  # not [REF] YYYY-MM-DD HH:MM | WHAT | WHERE [| WHAT TO BRING]
+    DATE = "date"  # a date or time that does not exist
+    TOO_LONG = "too_long"  # what, where or what to bring is too long
+    PAST = "past"  # the time has already passed
 
 
 def _staff_only(person: Person) -> None:
@@ -221,11 +238,11 @@ def record_outcome(
     now = now or utcnow()
     appointment = _visible(session, person, appointment_id)
     if appointment.status in (AppointmentStatus.KEPT, AppointmentStatus.MISSED):
-        raise Conflict("recorded", status=str(appointment.status))
+        raise OutcomeRecorded("recorded", status=str(appointment.status))
     if appointment.status == AppointmentStatus.CANCELLED:
-        raise Conflict("cancelled")
+        raise AppointmentCancelled("cancelled")
     if not _markable(appointment, now):
-        raise Conflict("future")
+        raise AppointmentInFuture("future")
     status = AppointmentStatus.KEPT if kept else AppointmentStatus.MISSED
     appointment.status, appointment.outcome_at = status, now
     session.add(appointment)
@@ -264,28 +281,28 @@ class ExternalInput:
 
 
 def parse_external(text: str, *, with_reference: bool = True) -> ExternalInput:
-    """``[FAMILY-REF] YYYY-MM-DD HH:MM | WHAT | WHERE [| WHAT TO BRING]``; InvalidInput
-    ("format", "date" or "too_long") when it does not parse."""
+    """``[FAMILY-REF] YYYY-MM-DD HH:MM | WHAT | WHERE [| WHAT TO BRING]``;
+    BadAppointmentInput (reason format, date or too_long) when it does not parse."""
     parts = [p.strip() for p in plain(text).strip().split("|")]
     if len(parts) not in (3, 4) or not all(parts[:3]):
-        raise InvalidInput("format")
+        raise BadAppointmentInput("format", reason=InputReason.FORMAT)
     head = parts[0].split(None, 1) if with_reference else ["", parts[0]]
     if len(head) != 2:
-        raise InvalidInput("format")
+        raise BadAppointmentInput("format", reason=InputReason.FORMAT)
     reference, when = head[0], " ".join(head[1].split())
     match = _WHEN.match(when)
     if match is None:
-        raise InvalidInput("format")
+        raise BadAppointmentInput("format", reason=InputReason.FORMAT)
     try:
         day = date.fromisoformat(match.group(1))
         hour, minute = int(match.group(2)), int(match.group(3))
         local = datetime(day.year, day.month, day.day, hour, minute, tzinfo=ZONE)
     except ValueError:
-        raise InvalidInput("date") from None
+        raise BadAppointmentInput("date", reason=InputReason.DATE) from None
     what, place = parts[1], parts[2]
     bring = parts[3] if len(parts) == 4 else ""
     if len(what) > MAX_WHAT or len(place) > MAX_WHERE or len(bring) > MAX_BRING:
-        raise InvalidInput("too_long")
+        raise BadAppointmentInput("too_long", reason=InputReason.TOO_LONG)
     return ExternalInput(reference.upper(), local.astimezone(UTC), what, place, bring)
 
 
@@ -352,7 +369,7 @@ def add_external(
     else:
         household = find_held(session, person, details.reference)
     if details.starts_at <= now:
-        raise InvalidInput("past")
+        raise BadAppointmentInput("past", reason=InputReason.PAST)
     appointment = Appointment(
         household_id=household.id or 0,
         staff_id=person.staff_id,

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import and_, func, literal
 from sqlmodel import Session, col, select
 
-from bot.services.errors import InvalidInput
+from bot.services.errors import BadPeriod, InvalidInput
 from storage.models import District, Household, Lot, Member, Provider, Scheme
 
 LANGUAGES = ("ar", "en")
@@ -66,15 +66,15 @@ def normalise(audience: dict[str, Any]) -> dict[str, list[Any]]:
 
 
 def arrival_range(values: list[Any]) -> tuple[str, str]:
-    """A validated [from, to] pair of ISO dates; InvalidInput when malformed or reversed."""
+    """A validated [from, to] pair of ISO dates; BadPeriod when unread or reversed."""
     if len(values) != 2:
         raise InvalidInput("audience_value")
     try:
         start, end = date.fromisoformat(str(values[0])), date.fromisoformat(str(values[1]))
     except ValueError:
-        raise InvalidInput("date") from None
+        raise BadPeriod("date", reason="bad_date") from None
     if end < start:
-        raise InvalidInput("end_before_start")
+        raise BadPeriod("end_before_start", reason="end_before_start")
     return start.isoformat(), end.isoformat()
 
 

@@ -19,10 +19,12 @@ from sqlmodel import Session, col, select
 from bot.delivery.lanes import Lane
 from bot.services import audiences, audit, flows, outbox, people
 from bot.services.errors import (
+    BadPeriod,
     BroadcastClosed,
     BroadcastFileTooLarge,
     BroadcastTooLong,
     EmptyAudience,
+    EmptyMessage,
     InvalidInput,
     NotCoordinator,
     NotFound,
@@ -138,7 +140,7 @@ def set_content(
         if len(text) > MAX_CAPTION:
             raise BroadcastTooLong("caption", count=len(text), limit=MAX_CAPTION, caption=True)
     elif not text:
-        raise InvalidInput("empty")
+        raise EmptyMessage("empty")
     if len(text) > MAX_TEXT:
         raise BroadcastTooLong("text", count=len(text), limit=MAX_TEXT, caption=False)
     language = detect_language(text) if text else "und"
@@ -185,7 +187,7 @@ def set_arrival(session: Session, *, person: Person, broadcast_id: int, text: st
     draft = _draft(session, person, broadcast_id)
     words = text.replace("–", " ").replace(" - ", " ").split()
     if len(words) != 2:
-        raise InvalidInput("date")
+        raise BadPeriod("date", reason="bad_date")
     start_on, end_on = audiences.arrival_range(words)
     draft.audience = {**audiences.normalise(draft.audience), "arrived": [start_on, end_on]}
     draft.translations = {}
@@ -242,7 +244,7 @@ def set_translation(
     text = text.strip()
     if source == Source.STAFF:
         if not text:
-            raise InvalidInput("empty")
+            raise EmptyMessage("empty")
         limit = MAX_CAPTION if draft.attachment_kind else MAX_TEXT
         if len(text) > limit:
             raise BroadcastTooLong(
@@ -298,7 +300,7 @@ def confirm(
             again=True,
         )  # fmt: skip
     if not (found.text or found.attachment_file_id):
-        raise InvalidInput("empty")
+        raise EmptyMessage("empty")
     if scheduled_for is not None and scheduled_for <= now:
         raise ScheduledInPast("scheduled_for")
     reach = audiences.count(session, found.audience)

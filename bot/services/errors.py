@@ -55,6 +55,60 @@ class Forbidden(DomainError):
     code = "forbidden"
 
 
+class EmptyMessage(InvalidInput):
+    """A message, reply, note or notice with no text (and no attachment); nothing was kept."""
+
+    code = "empty_message"
+
+
+# --- Tickets -------------------------------------------------------------------------------
+
+
+class TicketResolved(Conflict):
+    """The ticket is resolved, so it takes no reply or change (the family can reopen it)."""
+
+    code = "ticket_resolved"
+
+
+class TicketClaimed(Conflict):
+    """Someone else claimed the ticket first; ``details["holder"]``: their name."""
+
+    code = "ticket_claimed"
+
+
+class ReopenTooLate(Conflict):
+    """The ticket was resolved longer ago than a family may reopen it."""
+
+    code = "reopen_too_late"
+
+
+# --- Appointments (issue 9) ----------------------------------------------------------------
+
+
+class BadAppointmentInput(InvalidInput):
+    """An ``/appointments add`` line refused; ``details["reason"]`` (appointments.InputReason)."""
+
+    code = "bad_appointment_input"
+
+
+class OutcomeRecorded(Conflict):
+    """The appointment's outcome (kept or missed) is already recorded (``details["status"]``)."""
+
+    code = "outcome_recorded"
+
+
+class AppointmentCancelled(Conflict):
+    """The appointment was cancelled, so it has no outcome to record."""
+
+    code = "appointment_cancelled"
+
+
+class AppointmentInFuture(Conflict):
+    """An outcome can be recorded only from the day of the appointment."""
+
+    code = "appointment_in_future"
+
+
 # --- Slots and booking (issue 9) ----------------------------------------------------------
 
 
@@ -113,6 +167,12 @@ class LotTaken(Conflict):
     code = "lot_taken"
 
 
+class RuleExists(Conflict):
+    """A routing rule for that district and category exists (``details["rule_id"]``)."""
+
+    code = "rule_exists"
+
+
 class StillInUse(Conflict):
     """A provider still holds districts or routing rules; ``details``: districts, rules."""
 
@@ -162,10 +222,34 @@ class BroadcastClosed(Conflict):
 
 
 class BadPeriod(InvalidInput):
-    """A period that cannot be used; ``details["reason"]``: bad_date, end_before_start or
-    too_long."""
+    """A period (of figures, or of arrival dates for an audience) that cannot be used;
+    ``details["reason"]``: bad_date, end_before_start or too_long."""
 
     code = "bad_period"
+
+
+class StatsNotAllowed(Forbidden):
+    """Only coordinators and provider leads may see the figures."""
+
+    code = "stats_not_allowed"
+
+
+class StatsNoProvider(Forbidden):
+    """A provider lead whose account is linked to no provider has no figures to see."""
+
+    code = "stats_no_provider"
+
+
+class StatsOtherProvider(Forbidden):
+    """A provider lead asked for another provider's figures (``details["provider"]``)."""
+
+    code = "stats_other_provider"
+
+
+class SupportWindowStaffOnly(Forbidden):
+    """Only staff may see whose support ends soon."""
+
+    code = "support_window_staff_only"
 
 
 # --- Privacy rights (issue 11) -------------------------------------------------------------

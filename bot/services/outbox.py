@@ -34,6 +34,8 @@ MAX_RETRY = timedelta(minutes=10)
 # A claim this old belongs to a dispatcher that died mid-send (another worker recovers it).
 STALE_CLAIM = timedelta(minutes=10)
 OPEN_STATES = (NoticeState.QUEUED, NoticeState.SENDING, NoticeState.UNKNOWN)
+# Kinds read by staff; those about a ticket are ordered per ticket within the chat (_eligible).
+STAFF_KIND_PREFIX = "staff."
 CLAIMABLE = (NoticeState.QUEUED, NoticeState.UNKNOWN)
 CLOSED_STATES = (NoticeState.SENT, NoticeState.FAILED, NoticeState.CANCELLED)
 
@@ -99,13 +101,28 @@ def _lane_rank() -> Any:
     )
 
 
+def _conversation_card(row: Any) -> Any:
+    """SQL: the row is a staff card about a ticket (ordered within that ticket only)."""
+    return and_(col(row.kind).startswith(STAFF_KIND_PREFIX), col(row.ticket_id).is_not(None))
+
+
 def _eligible(now: datetime) -> Any:
-    """Rows that may be claimed now: due, not expired, and first in their chat's queue."""
+    """Rows that may be claimed now: due, not expired, and first in their queue.
+
+    A queue is a chat, except that a staff member's cards about different tickets are separate
+    queues: one family's card waiting for its translation never holds up another family's. A
+    family's chat, and any notice about no ticket, keep strict chat order."""
     earlier = aliased(Notification)
+    other_conversation = and_(
+        _conversation_card(Notification),
+        _conversation_card(earlier),
+        col(earlier.ticket_id) != col(Notification.ticket_id),
+    )
     ahead = exists().where(
         col(earlier.chat_id) == col(Notification.chat_id),
         col(earlier.state).in_(OPEN_STATES),
         col(earlier.id) < Notification.id,
+        ~other_conversation,
     )
     return and_(
         col(Notification.state).in_(CLAIMABLE),
@@ -118,7 +135,7 @@ def _eligible(now: datetime) -> Any:
 def claim_due(
     session: Session, *, worker: str, limit: int = 50, now: datetime | None = None
 ) -> list[Claimed]:
-    """Claims up to ``limit`` due notices (at most one per chat, interactive first) for
+    """Claims up to ``limit`` due notices (at most one per queue, interactive first) for
     ``worker`` in one statement, so two workers never claim the same row: an UPDATE whose
     first act is taking SQLite's write lock, or FOR UPDATE SKIP LOCKED on PostgreSQL. The
     caller commits before sending anything."""

@@ -122,6 +122,10 @@ RULES: dict[str, Rule] = {
     "lease": _rule(
         _N, "name holder host pid acquired_at expires_at updates_at outbox_at reminders_at"
     ),
+    "referencechange": _rule(
+        _S,
+        "id source_chat_id source_message_id kind key provider_id district_id detail created_at",
+    ),
     "slot": _rule(
         _S,
         "id staff_id provider_id starts_at ends_at series created_at withdrawn_at "

@@ -21,6 +21,7 @@ from bot.services.errors import (
     InvalidInput,
     LotTaken,
     NotFound,
+    RuleExists,
     StillInUse,
 )
 from bot.services.people import Person
@@ -35,6 +36,7 @@ from storage.models import (
     Member,
     NoticeKind,
     Provider,
+    ReferenceChange,
     RoutingRule,
     Staff,
     StaffRole,
@@ -58,6 +60,19 @@ class TypedStep(StrEnum):
     FAMILY_SEARCH = "family_search"  # a household reference (or its start) to invite from
     MEMBER_NAME = "member_name"  # data: household_id; a new member, then invited
     STAFF_NAME = "staff_name"  # data: role, provider_id; new staff, then invited
+
+
+class ChangeKind(StrEnum):
+    """What a coordinator's message or button changed, kept against that message."""
+
+    DISTRICT_ADD = "district.add"  # typed: a new district's name
+    PROVIDER_ADD = "provider.add"  # keyed by the typed name; made when a district is picked
+    RENAME = "provider.rename"  # typed: detail is the new name
+    LOT_MOVE = "lot.move"  # a district picked; detail: the provider that lost it
+    SWITCH = "provider.switch"  # one press of on or off; detail: "on" or "off"
+
+
+TYPED = (ChangeKind.DISTRICT_ADD, ChangeKind.PROVIDER_ADD, ChangeKind.RENAME)
 
 
 def actor_of(person: Person | None) -> str:
@@ -210,13 +225,7 @@ def set_provider_active(
         ).all()
         if held or rules:
             raise StillInUse("in use", districts=list(held), rules=[int(r or 0) for r in rules])
-    staff = int(
-        session.exec(
-            select(func.count())
-            .select_from(Staff)
-            .where(Staff.provider_id == provider_id, col(Staff.active).is_(True))
-        ).one()
-    )
+    staff = _active_staff(session, provider_id)
     if provider.active != active:
         provider.active = active
         session.add(provider)
@@ -227,6 +236,17 @@ def set_provider_active(
             subject=f"provider:{provider_id}",
         )
     return ProviderChange(provider, staff)
+
+
+def _active_staff(session: Session, provider_id: int) -> int:
+    """How many active staff a provider has."""
+    return int(
+        session.exec(
+            select(func.count())
+            .select_from(Staff)
+            .where(Staff.provider_id == provider_id, col(Staff.active).is_(True))
+        ).one()
+    )
 
 
 @dataclass(frozen=True)
@@ -272,6 +292,117 @@ def move_district(
         from_provider=holder.id if holder else None,
     )
     return LotMove(district.name, provider.name, holder.name if holder else None)
+
+
+# ---------------------------------------------------------------- once per Telegram message
+
+
+def _earlier(
+    session: Session, source: tuple[int, int], kinds: tuple[ChangeKind, ...], key: str = ""
+) -> ReferenceChange | None:
+    """The change a Telegram message (chat id, message id) already made, if any."""
+    query = select(ReferenceChange).where(
+        ReferenceChange.source_chat_id == source[0],
+        ReferenceChange.source_message_id == source[1],
+        col(ReferenceChange.kind).in_([str(k) for k in kinds]),
+    )
+    if key:
+        query = query.where(ReferenceChange.key == key)
+    return session.exec(query.order_by(col(ReferenceChange.id))).first()
+
+
+def _keep(
+    session: Session,
+    source: tuple[int, int],
+    kind: ChangeKind,
+    *,
+    key: str = "",
+    provider_id: int | None = None,
+    district_id: int | None = None,
+    detail: str = "",
+) -> None:
+    """Records what a Telegram message changed, so that handling it again does not."""
+    session.add(
+        ReferenceChange(
+            source_chat_id=source[0],
+            source_message_id=source[1],
+            kind=str(kind),
+            key=key or str(kind),
+            provider_id=provider_id,
+            district_id=district_id,
+            detail=detail,
+        )
+    )
+    session.flush()
+
+
+def _moved(session: Session, change: ReferenceChange) -> LotMove:
+    """What a recorded Lot change (or new provider) said, told again."""
+    district = get_district(session, change.district_id or 0)
+    provider = get_provider(session, change.provider_id or 0)
+    return LotMove(district.name, provider.name, change.detail or None)
+
+
+def move_district_once(
+    session: Session,
+    *,
+    person: Person | None,
+    district_id: int,
+    provider_id: int,
+    move: bool,
+    source: tuple[int, int],
+) -> LotMove:
+    """:func:`move_district` once per message the district was picked on (``source``):
+    a second tap or a redelivered press answers the same and moves nothing."""
+    require_coordinator(person)
+    key = f"{ChangeKind.LOT_MOVE}:{provider_id}:{district_id}"
+    earlier = _earlier(session, source, (ChangeKind.LOT_MOVE,), key)
+    if earlier is not None:
+        return _moved(session, earlier)
+    moved = move_district(
+        session, person=person, district_id=district_id, provider_id=provider_id, move=move
+    )
+    _keep(
+        session,
+        source,
+        ChangeKind.LOT_MOVE,
+        key=key,
+        provider_id=provider_id,
+        district_id=district_id,
+        detail=moved.from_provider or "",
+    )
+    return moved
+
+
+def set_provider_active_once(
+    session: Session,
+    *,
+    person: Person | None,
+    provider_id: int,
+    active: bool,
+    source: tuple[int, int],
+    press: str,
+) -> ProviderChange:
+    """:func:`set_provider_active` once per button press (``press``: the callback query id).
+
+    The provider's page turns its button into the opposite one, so a later press on the
+    same message is a new change; the same press handled again (a redelivery) changes
+    nothing, even when the provider was switched back in between."""
+    require_coordinator(person)
+    key = f"{ChangeKind.SWITCH}:{press}"[:80]  # the column's width; query ids are ~20
+    if _earlier(session, source, (ChangeKind.SWITCH,), key) is not None:
+        provider = get_provider(session, provider_id)
+        return ProviderChange(provider, _active_staff(session, provider_id))
+    done = set_provider_active(session, person=person, provider_id=provider_id, active=active)
+    _keep(
+        session,
+        source,
+        ChangeKind.SWITCH,
+        key=key,
+        provider_id=provider_id,
+        detail="on" if active else "off",
+    )
+    return done
 
 
 # ---------------------------------------------------------------- districts
@@ -330,7 +461,7 @@ def add_rule(
             raise NotFound("category", category=category_id)
     existing = directory.same_rule(session, district_id=district_id, category_id=category_id)
     if existing is not None:
-        raise Conflict("rule exists", rule_id=existing.id)
+        raise RuleExists("rule exists", rule_id=existing.id)
     rule = routing.add_routing_rule(
         session, district_id=district_id, provider_id=provider_id, category_id=category_id
     )
@@ -741,6 +872,7 @@ class Typed:
     households: list[tuple[int, str]] | None = None
     total: int = 0
     search: str = ""
+    added: LotMove | None = None  # a new provider's name handled again once it was added
 
 
 NEW_PROVIDER_DISTRICT = "provider_district"  # a new provider's name is kept; pick a district
@@ -763,9 +895,17 @@ def handle_typed(
     if source is not None and (earlier := invites.made_from(session, source)) is not None:
         step = TypedStep.MEMBER_NAME if earlier.family_ref is not None else TypedStep.STAFF_NAME
         return Typed(step, earlier=earlier)
+    if source is not None and (change := _earlier(session, source, TYPED)) is not None:
+        return _typed_again(session, change)
     data = typing_step(session, person.telegram_user_id)
     if data is None:
         return None
+    if (
+        source is not None
+        and data.get("step") == NEW_PROVIDER_DISTRICT
+        and data.get("name_message") == source[1]
+    ):  # the name handled again while its first district is being picked: ask again
+        return Typed(TypedStep.PROVIDER_NAME, name=str(data.get("provider_name") or ""))
     try:
         step = TypedStep(str(data.get("step")))
     except ValueError:
@@ -775,7 +915,12 @@ def handle_typed(
     if step == TypedStep.PROVIDER_NAME:
         name = check_new_provider_name(session, person=person, name=text)
         flows.start(
-            session, person.telegram_user_id, FLOW, step=NEW_PROVIDER_DISTRICT, provider_name=name
+            session,
+            person.telegram_user_id,
+            FLOW,
+            step=NEW_PROVIDER_DISTRICT,
+            provider_name=name,
+            name_message=source[1] if source is not None else 0,
         )
         return Typed(step, name=name)
     if step == TypedStep.RENAME_PROVIDER:
@@ -783,8 +928,19 @@ def handle_typed(
             session, person=person, provider_id=int(data.get("provider_id") or 0), name=text
         )
         done = Typed(step, name=provider.name)
+        if source is not None:
+            _keep(
+                session,
+                source,
+                ChangeKind.RENAME,
+                provider_id=provider.id,
+                detail=provider.name,
+            )
     elif step == TypedStep.DISTRICT_NAME:
-        done = Typed(step, name=add_district(session, person=person, name=text).name)
+        district = add_district(session, person=person, name=text)
+        done = Typed(step, name=district.name)
+        if source is not None:
+            _keep(session, source, ChangeKind.DISTRICT_ADD, district_id=district.id)
     elif step == TypedStep.FAMILY_SEARCH:
         search = text.strip().upper()
         found, total = households_page(session, person, search=search)
@@ -820,23 +976,58 @@ def handle_typed(
     return done
 
 
-def new_provider_name(session: Session, person: Person) -> str:
-    """The name typed for a provider being added; NotFound when that step is not under way."""
+def _typed_again(session: Session, change: ReferenceChange) -> Typed:
+    """What a typed message that already changed something did, to be told again."""
+    if change.kind == ChangeKind.DISTRICT_ADD:
+        return Typed(
+            TypedStep.DISTRICT_NAME, name=get_district(session, change.district_id or 0).name
+        )
+    if change.kind == ChangeKind.RENAME:
+        return Typed(TypedStep.RENAME_PROVIDER, name=change.detail)
+    moved = _moved(session, change)
+    return Typed(TypedStep.PROVIDER_NAME, name=moved.to_provider, added=moved)
+
+
+def new_provider_name(session: Session, person: Person, name_message: int | None = None) -> str:
+    """The name typed for a provider being added (in message ``name_message``, when given);
+    NotFound when that step is not under way."""
     require_coordinator(person)
     flow = flows.active(session, person.telegram_user_id, FLOW)
     if flow is None or flow.data.get("step") != NEW_PROVIDER_DISTRICT:
         raise NotFound("provider flow", reason="flow")
+    if name_message is not None and flow.data.get("name_message") != name_message:
+        raise NotFound("provider flow", reason="flow")  # a button of an earlier, left flow
     return str(flow.data.get("provider_name") or "")
 
 
 def add_provider_from_flow(
-    session: Session, *, person: Person, district_id: int, move: bool
+    session: Session,
+    *,
+    person: Person,
+    district_id: int,
+    move: bool,
+    source: tuple[int, int] | None = None,
 ) -> tuple[Provider, LotMove]:
-    """Adds the provider whose name was typed, holding the district picked with a button."""
-    name = new_provider_name(session, person)
+    """Adds the provider whose name was typed, holding the district picked with a button.
+
+    ``source`` is the typed name's message (the buttons carry its id): a second tap, or a
+    press or the name handled again, adds nothing and answers what was added.
+    """
+    if source is not None and (earlier := _earlier(session, source, (ChangeKind.PROVIDER_ADD,))):
+        return get_provider(session, earlier.provider_id or 0), _moved(session, earlier)
+    name = new_provider_name(session, person, source[1] if source is not None else None)
     district = get_district(session, district_id)
     holder = holder_of(session, district)
     provider = add_provider(session, person=person, name=name, district_id=district_id, move=move)
+    if source is not None:
+        _keep(
+            session,
+            source,
+            ChangeKind.PROVIDER_ADD,
+            provider_id=provider.id,
+            district_id=district_id,
+            detail=holder.name if holder else "",
+        )
     flows.clear(session, person.telegram_user_id)
     session.flush()
     return provider, LotMove(district.name, provider.name, holder.name if holder else None)

@@ -12,7 +12,7 @@ from enum import StrEnum
 from sqlmodel import Session
 
 from bot.services import flows, saved_replies, tickets
-from bot.services.errors import Conflict, DomainError, InvalidInput
+from bot.services.errors import DomainError, InvalidInput, TicketResolved
 from bot.services.people import Person
 from bot.services.translation import Translation
 from storage.models import Staff, Ticket, TicketMessage, TicketStatus
@@ -51,7 +51,7 @@ def start_writing(session: Session, *, person: Person, ticket_id: int, kind: Wri
     """Reply or Internal note pressed: the next message is the text (refused when it can't be)."""
     ticket, _ = tickets.get_visible(session, person, ticket_id)
     if kind is Writing.REPLY and ticket.status == TicketStatus.RESOLVED:
-        raise Conflict("resolved")
+        raise TicketResolved("resolved")
     flows.start(session, person.telegram_user_id, kind.value, ticket_id=ticket_id)
 
 

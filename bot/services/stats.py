@@ -22,7 +22,13 @@ from sqlmodel import Session, col, select
 
 from bot.i18n import plain
 from bot.services import audit
-from bot.services.errors import BadPeriod, Forbidden, NotFound
+from bot.services.errors import (
+    BadPeriod,
+    NotFound,
+    StatsNoProvider,
+    StatsNotAllowed,
+    StatsOtherProvider,
+)
 from bot.services.people import Person
 from bot.services.tickets import OPEN_STATUSES, WORKING_HOURS
 from bot.services.working_hours import WorkingHours
@@ -133,9 +139,9 @@ def parse_period(start: str, end: str) -> Period:
 def scope_role(person: Person) -> None:
     """Refuses everyone but coordinators and leads (and leads not linked to a provider)."""
     if not person.is_staff or person.role not in (StaffRole.LEAD, StaffRole.COORDINATOR):
-        raise Forbidden("stats_not_allowed")
+        raise StatsNotAllowed("stats_not_allowed")
     if person.role == StaffRole.LEAD and person.provider_id is None:
-        raise Forbidden("stats_no_provider")
+        raise StatsNoProvider("stats_no_provider")
 
 
 def scope(session: Session, person: Person, provider_id: int | None) -> int | None:
@@ -147,7 +153,7 @@ def scope(session: Session, person: Person, provider_id: int | None) -> int | No
     scope_role(person)
     if person.role == StaffRole.LEAD:
         if provider_id is not None and provider_id != person.provider_id:
-            raise Forbidden("stats_other_provider", provider=provider_id)
+            raise StatsOtherProvider("stats_other_provider", provider=provider_id)
         return person.provider_id
     if provider_id is not None and session.get(Provider, provider_id) is None:
         raise NotFound("provider", provider=provider_id)

@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 
 from bot.delivery.lanes import Lane
 from bot.services import outbox
-from bot.services.errors import Forbidden, InvalidInput
+from bot.services.errors import InvalidInput, SupportWindowStaffOnly
 from bot.services.people import Person
 from bot.services.stats import local_today
 from bot.services.tickets import WORKING_HOURS
@@ -114,7 +114,7 @@ def ending_soon(
     caseworkers their own; families and strangers are refused."""
     where = _visible(person.role, person.staff_id, person.provider_id) if person.is_staff else None
     if where is None:
-        raise Forbidden("support_window_staff_only")
+        raise SupportWindowStaffOnly("support_window_staff_only")
     return _ending(session, where, today, check_months(months), limit)
 
 

@@ -16,7 +16,15 @@ from sqlmodel import Session, col, select
 
 from bot.services import audit, outbox, safeguarding_alerts
 from bot.services.categories import by_code, response_hours
-from bot.services.errors import Conflict, Forbidden, InvalidInput, NotFound
+from bot.services.errors import (
+    Conflict,
+    EmptyMessage,
+    Forbidden,
+    NotFound,
+    ReopenTooLate,
+    TicketClaimed,
+    TicketResolved,
+)
 from bot.services.people import Person
 from bot.services.routing import coordinators, family_members, route, staff_recipients
 from bot.services.safeguarding import DangerLevel, triage
@@ -161,7 +169,7 @@ def _staff_only(person: Person) -> None:
 def _open_only(ticket: Ticket) -> None:
     """Refuses changes to a resolved ticket."""
     if ticket.status == TicketStatus.RESOLVED:
-        raise Conflict("resolved", ticket=ticket.id)
+        raise TicketResolved("resolved", ticket=ticket.id)
 
 
 def _notify_staff(
@@ -343,7 +351,7 @@ def open_ticket(
     if not person.is_member or person.household_id is None or person.member_id is None:
         raise Forbidden("families only")
     if not any(p.text.strip() or p.file_id for p in parts):
-        raise InvalidInput("empty")
+        raise EmptyMessage("empty")
     now = now or utcnow()
     found: Category = by_code(session, category)
     household = session.get(Household, person.household_id)
@@ -420,7 +428,7 @@ def add_family_message(
         raise Forbidden("families only")
     _open_only(ticket)
     if not (part.text.strip() or part.file_id):
-        raise InvalidInput("empty")
+        raise EmptyMessage("empty")
     message = _store_part(session, ticket, _actor(person), part)
     if ticket.status == TicketStatus.WAITING_FAMILY:
         ticket.status = (
@@ -466,7 +474,7 @@ def claim(
         if ticket.assignee_id == person.staff_id:
             return ticket
         holder = session.get(Staff, ticket.assignee_id) if ticket.assignee_id else None
-        raise Conflict("claimed", holder=holder.name if holder else "")
+        raise TicketClaimed("claimed", holder=holder.name if holder else "")
     audit.record(
         session, actor=_actor(person), action="ticket.claim", subject=f"ticket:{ticket_id}"
     )
@@ -506,7 +514,7 @@ def reply(
             return existing  # the same Telegram message again, redelivered after a restart
     _open_only(ticket)
     if not text.strip():
-        raise InvalidInput("empty")
+        raise EmptyMessage("empty")
     now = now or utcnow()
     if ticket.assignee_id is None and person.role == StaffRole.CASEWORKER:
         ticket.assignee_id = person.staff_id
@@ -553,7 +561,7 @@ def note(
         if existing is not None:
             return existing  # the same Telegram message again, redelivered after a restart
     if not text.strip():
-        raise InvalidInput("empty")
+        raise EmptyMessage("empty")
     message = TicketMessage(
         ticket_id=ticket.id or 0,
         author=_actor(person),
@@ -683,7 +691,7 @@ def reopen(
     if ticket.status != TicketStatus.RESOLVED:
         raise Conflict("not resolved")
     if ticket.resolved_at is None or now - ticket.resolved_at > REOPEN_WINDOW:
-        raise Conflict("too late")
+        raise ReopenTooLate("too late")
     ticket.status = TicketStatus.WITH_CASEWORKER if ticket.assignee_id else TicketStatus.RECEIVED
     ticket.resolved_at = None
     ticket.reopened += 1
@@ -736,11 +744,16 @@ def audit_actions(session: Session, ticket_id: int, action: str) -> list[int]:
     ]
 
 
-def messages_of(session: Session, ticket_id: int, *, include_notes: bool) -> list[TicketMessage]:
-    """A ticket's messages in order; families never get notes."""
+def messages_of(
+    session: Session, ticket_id: int, *, include_notes: bool, until: datetime | None = None
+) -> list[TicketMessage]:
+    """A ticket's messages in order (only those written by ``until``); families never get
+    notes."""
     query = select(TicketMessage).where(TicketMessage.ticket_id == ticket_id)
     if not include_notes:
         query = query.where(TicketMessage.direction != "note")
+    if until is not None:
+        query = query.where(col(TicketMessage.created_at) <= until)
     return list(session.exec(query.order_by(col(TicketMessage.id))))
 
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.runner import SafeFormatter, cap_library_loggers
+from bot.logs import SafeFormatter, cap_library_loggers
 from tests.e2e.conftest import TOKEN, Harness
 from tests.e2e.test_tickets import report
 

@@ -460,7 +460,7 @@ async def test_concurrent_claims_on_the_service(harness: Harness) -> None:
             return type(exc).__name__
 
     results = await asyncio.gather(claim(sam_id), claim(lee_id))
-    assert sorted(results) == ["Conflict", "won"]
+    assert sorted(results) == ["TicketClaimed", "won"]
     with harness.db.session() as session:
         assert session.get(Ticket, 1).status == TicketStatus.WITH_CASEWORKER  # type: ignore[union-attr]
 

@@ -176,3 +176,30 @@ async def test_a_slow_translation_delays_only_its_own_message(harness: Harness) 
     card = await sam.wait_for("slow translation", timeout=10)
     assert "الغسالة معطلة" in card.text
     assert threading.main_thread().name not in slow.threads
+
+
+async def test_a_card_needing_no_translation_is_not_held_behind_another_familys(
+    harness: Harness,
+) -> None:
+    assert harness.app is not None
+    harness.app.bot_data.translator = SlowTranslator()
+    sam_id, sam, _, _ = await setup_provider(harness)
+    amina = await harness.join_family("KH-0004", caseworker_id=sam_id)
+    john = await harness.join_family(
+        "KH-0005", caseworker_id=sam_id, language="en", language_code="en", member="John"
+    )
+    await report(amina, HOUSING_AR, "الغسالة معطلة")  # its card waits two seconds to translate
+    john.send_text("/report")
+    await john.wait_for("What is the problem about?")
+    john.press_button("Housing and repairs")
+    await john.wait_for("Tell us about the problem.")
+    john.send_text("The boiler is leaking")
+    await john.wait_for("Added. Add more, or tap Send.")
+    john.press_button("Send")
+    await john.wait_for("to your caseworker?")
+    john.press_button("Yes, send it")
+    await john.wait_for("Your request number is")
+    english = await sam.wait_for("The boiler is leaking", timeout=10)
+    arabic = await sam.wait_for("slow translation", timeout=10)
+    # Sam's cards about two families are two queues: John's went while Amina's translated.
+    assert english.message_id < arabic.message_id

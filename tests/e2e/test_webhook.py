@@ -25,7 +25,8 @@ from telegram.ext import TypeHandler
 
 from bot.app import build_application
 from bot.inbound.webhook import HEALTH_PATH, SECRET_HEADER, CannotListen, WebhookServer
-from bot.runner import ALLOWED_UPDATES, cap_library_loggers
+from bot.logs import cap_library_loggers
+from bot.runner import ALLOWED_UPDATES
 from bot.services import inbox, people, registry, tickets
 from bot.services.people import Person
 from bot.services.tickets import Part

@@ -9,7 +9,7 @@ from sqlmodel import Session, select
 
 from bot.services import audiences, registry
 from bot.services.audiences import Dimension
-from bot.services.errors import InvalidInput
+from bot.services.errors import BadPeriod, InvalidInput
 from storage.db import Database
 from storage.models import District, Household, Lot, Member, Provider, Scheme
 
@@ -114,6 +114,19 @@ def test_recipients_come_in_batches_by_member_id(db: Database) -> None:
 def test_a_forged_or_bad_audience_is_refused(db: Database, bad: dict[str, object]) -> None:
     with db.session() as session, pytest.raises(InvalidInput):
         audiences.count(session, bad)
+
+
+@pytest.mark.parametrize(
+    ("words", "reason"),
+    [
+        (["2024-05-01", "2024-01-01"], "end_before_start"),
+        (["2024-13-01", "2024-12-01"], "bad_date"),
+    ],
+)
+def test_a_bad_arrival_range_is_a_bad_period(words: list[str], reason: str) -> None:
+    with pytest.raises(BadPeriod) as caught:
+        audiences.arrival_range(words)
+    assert caught.value.details["reason"] == reason
 
 
 def test_toggle_switches_one_value() -> None:

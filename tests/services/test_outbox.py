@@ -1,4 +1,4 @@
-"""The outbox: queued once per key, claimed by one worker, one head per chat, retried with
+"""The outbox: queued once per key, claimed by one worker, one head per queue, retried with
 backoff until it expires, interrupted sends recovered, sent rows pruned; on both databases."""
 
 from __future__ import annotations
@@ -11,12 +11,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlmodel import SQLModel, select
+from sqlmodel import SQLModel, delete, select
 
 from bot.admin import run
 from bot.delivery.lanes import Lane
-from bot.services import outbox
+from bot.services import outbox, people, registry, tickets
 from bot.services.outbox import NoticeKind, NoticeState
+from bot.services.people import Person
+from bot.services.tickets import Part
 from bot.settings import Settings
 from storage.db import Database
 from storage.models import Notification
@@ -26,11 +28,11 @@ NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 W = "w1"
 
 
-def _queue(db: Database, key: str, chat: int, **kwargs: object) -> int:
+def _queue(
+    db: Database, key: str, chat: int, kind: NoticeKind = NoticeKind.FAMILY_REPLY, **kwargs: object
+) -> int:
     with db.session() as session:
-        assert outbox.enqueue(
-            session, key=key, chat_id=chat, kind=NoticeKind.FAMILY_REPLY, now=NOW, **kwargs
-        )  # type: ignore[arg-type]
+        assert outbox.enqueue(session, key=key, chat_id=chat, kind=kind, now=NOW, **kwargs)  # type: ignore[arg-type]
         session.flush()
         row = session.exec(select(Notification).where(Notification.key == key)).one()
         return row.id or 0
@@ -80,6 +82,71 @@ def test_a_chat_gets_its_notices_strictly_in_order(db: Database) -> None:
     assert _claim(db, now=NOW + timedelta(seconds=31)) == [first]
     _sent(db, first)
     assert _claim(db, now=NOW + timedelta(seconds=31)) == [second]
+
+
+def _two_families_tickets(db: Database) -> tuple[int, int]:
+    """Two households of one caseworker, each with an open request."""
+    with db.session() as session:
+        registry.add_provider(session, name="A", districts=["Dover"])
+        staff = registry.add_staff(session, role="caseworker", name="Sam", provider="A")
+        session.flush()
+        found = []
+        for index, ref in enumerate(("HA", "HB")):
+            registry.add_family(
+                session, ref=ref, district="Dover", scheme="VPRS", arrived="2024-01-01",
+                caseworker_id=staff.id,
+            )  # fmt: skip
+            member = registry.add_member(session, family=ref, name=f"Member {ref}")
+            member.telegram_user_id = 500 + index
+            session.flush()
+            person = people.identify(session, telegram_user_id=500 + index, language_code="ar")
+            person = Person(**{**person.__dict__, "consented": True})
+            opened = tickets.open_ticket(
+                session, person=person, category="housing", parts=[Part(text="x")]
+            )
+            found.append(opened.ticket.id or 0)
+        # Opening a request queues its card; these tests queue their own.
+        session.exec(delete(Notification))
+    return found[0], found[1]
+
+
+def test_a_caseworkers_cards_about_different_requests_do_not_wait_for_each_other(
+    db: Database,
+) -> None:
+    first_ticket, second_ticket = _two_families_tickets(db)
+    card = NoticeKind.STAFF_FAMILY_MESSAGE
+    a1 = _queue(db, "a1", 1, kind=card, ticket_id=first_ticket)
+    a2 = _queue(db, "a2", 1, kind=card, ticket_id=first_ticket)
+    b1 = _queue(db, "b1", 1, kind=card, ticket_id=second_ticket)
+    # A's first card is held (its translation is slow): B's card goes; A's second waits.
+    assert _claim(db) == [a1, b1]
+    assert _claim(db) == []
+    _sent(db, a1)
+    assert _claim(db) == [a2]
+
+
+def test_a_notice_about_no_request_keeps_the_chats_order(db: Database) -> None:
+    first_ticket, second_ticket = _two_families_tickets(db)
+    card = NoticeKind.STAFF_FAMILY_MESSAGE
+    a1 = _queue(db, "a1", 1, kind=card, ticket_id=first_ticket)
+    general = _queue(db, "g", 1, kind=NoticeKind.STAFF_ERROR_REPORT)
+    b1 = _queue(db, "b1", 1, kind=card, ticket_id=second_ticket)
+    assert _claim(db) == [a1]  # the notice about no request waits, and B waits behind it
+    _sent(db, a1)
+    assert _claim(db) == [general]
+    _sent(db, general)
+    assert _claim(db) == [b1]
+
+
+def test_a_familys_notices_about_different_requests_keep_the_chats_order(
+    db: Database,
+) -> None:
+    first_ticket, second_ticket = _two_families_tickets(db)
+    one = _queue(db, "r1", 1, ticket_id=first_ticket)  # family replies
+    two = _queue(db, "r2", 1, ticket_id=second_ticket)
+    assert _claim(db) == [one]
+    _sent(db, one)
+    assert _claim(db) == [two]
 
 
 def test_interactive_goes_before_bulk(db: Database) -> None:

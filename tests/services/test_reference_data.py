@@ -319,3 +319,98 @@ def test_typed_steps_keep_the_step_on_a_refusal(db: Database) -> None:
         assert provider.name == "EKS" and moved.from_provider is None
         assert reference_data.typing_step(session, person.telegram_user_id) is None
         assert reference_data.handle_typed(session, person=person, text="x", ttl_days=14) is None
+
+
+def test_typed_names_handled_again_change_nothing_further(db: Database) -> None:
+    person = coordinator()
+    name_message, rename_message, district_message = (900, 10), (900, 11), (900, 12)
+    with db.session() as session:
+        registry.add_provider(session, name="KRA", districts=["Dover"])
+        thanet = _district(session, "Thanet").id or 0
+        reference_data.expect_typing(
+            session, person=person, step=reference_data.TypedStep.PROVIDER_NAME
+        )
+        asked = reference_data.handle_typed(
+            session, person=person, text="EKS", ttl_days=14, source=name_message
+        )
+        again = reference_data.handle_typed(
+            session, person=person, text="EKS", ttl_days=14, source=name_message
+        )
+        assert asked == again and again is not None and again.added is None  # asked again
+        with pytest.raises(NotFound):  # a button of another name (a flow left) adds nothing
+            reference_data.add_provider_from_flow(
+                session, person=person, district_id=thanet, move=False, source=(900, 9)
+            )
+        first = reference_data.add_provider_from_flow(
+            session, person=person, district_id=thanet, move=False, source=name_message
+        )
+        second = reference_data.add_provider_from_flow(
+            session, person=person, district_id=thanet, move=False, source=name_message
+        )
+        assert first[0].id == second[0].id and first[1] == second[1]
+        told = reference_data.handle_typed(
+            session, person=person, text="EKS", ttl_days=14, source=name_message
+        )
+        assert told is not None and told.added == first[1]
+
+        provider_id = first[0].id or 0
+        for _ in range(2):
+            reference_data.expect_typing(
+                session,
+                person=person,
+                step=reference_data.TypedStep.RENAME_PROVIDER,
+                provider_id=provider_id,
+            )
+            renamed = reference_data.handle_typed(
+                session, person=person, text="EKS South", ttl_days=14, source=rename_message
+            )
+            assert renamed is not None and renamed.name == "EKS South"
+        reference_data.stop_typing(session, person.telegram_user_id)
+        reference_data.expect_typing(
+            session, person=person, step=reference_data.TypedStep.DISTRICT_NAME
+        )
+        for _ in range(2):  # the second time the step has ended: told again, not "exists"
+            added = reference_data.handle_typed(
+                session, person=person, text="Bexley", ttl_days=14, source=district_message
+            )
+            assert added is not None and added.step == reference_data.TypedStep.DISTRICT_NAME
+            assert added.name == "Bexley"
+        assert [a for _, a, _ in _actions(session)].count("provider.rename") == 1
+        assert [a for _, a, _ in _actions(session)].count("district.add") == 1
+        assert len(session.exec(select(Provider)).all()) == 2
+
+
+def test_a_move_and_a_switch_handled_again_change_nothing_further(db: Database) -> None:
+    person = coordinator()
+    picked_on = (900, 20)
+    with db.session() as session:
+        registry.add_provider(session, name="KRA", districts=["Dover"])
+        eks, _ = registry.add_provider(session, name="EKS", districts=["Thanet"])
+        dover = _district(session, "Dover").id or 0
+        moves = [
+            reference_data.move_district_once(
+                session,
+                person=person,
+                district_id=dover,
+                provider_id=eks.id or 0,
+                move=True,
+                source=picked_on,
+            )
+            for _ in range(2)
+        ]
+        assert moves[0] == moves[1] == reference_data.LotMove("Dover", "EKS", "KRA")
+        kra = session.exec(select(Provider).where(Provider.name == "KRA")).one()
+        # Off, on again from the same page, then the first press handled again.
+        for active, press in ((False, "q1"), (True, "q2"), (False, "q1")):
+            done = reference_data.set_provider_active_once(
+                session,
+                person=person,
+                provider_id=kra.id or 0,
+                active=active,
+                source=(900, 21),
+                press=press,
+            )
+        assert done.provider.active
+        actions = [a for _, a, _ in _actions(session)]
+        assert actions.count("lot.move") == 1
+        assert actions.count("provider.deactivate") == actions.count("provider.activate") == 1

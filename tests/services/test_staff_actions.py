@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import select
 
 from bot.services import flows, people, registry, staff_actions, tickets
-from bot.services.errors import Conflict, InvalidInput, NotFound
+from bot.services.errors import EmptyMessage, NotFound, TicketResolved
 from bot.services.people import Person
 from bot.services.staff_actions import Writing, Written
 from bot.services.tickets import Part
@@ -89,7 +89,7 @@ async def test_empty_text_keeps_the_flow_so_the_answer_can_follow(
     outcome = await db.run(
         staff_actions.staff_message, person=desk.sam, text="   ", source=CHAT, reply_to=None
     )
-    assert outcome.written is Written.REFUSED and isinstance(outcome.error, InvalidInput)
+    assert outcome.written is Written.REFUSED and isinstance(outcome.error, EmptyMessage)
     assert _flow(db) == "staff_reply"
     outcome = await db.run(
         staff_actions.staff_message, person=desk.sam, text="An engineer comes tomorrow.",
@@ -111,10 +111,10 @@ async def test_a_reply_to_a_resolved_ticket_changes_nothing_but_ends_the_flow(
     outcome = await db.run(
         staff_actions.staff_message, person=desk.sam, text="Too late.", source=CHAT, reply_to=None
     )
-    assert outcome.written is Written.REFUSED and isinstance(outcome.error, Conflict)
+    assert outcome.written is Written.REFUSED and isinstance(outcome.error, TicketResolved)
     assert _texts(db, desk.ticket_id) == before
     assert _flow(db) is None
-    with pytest.raises(Conflict):
+    with pytest.raises(TicketResolved):
         await db.run(
             staff_actions.start_writing, person=desk.sam, ticket_id=desk.ticket_id,
             kind=Writing.REPLY,

@@ -12,7 +12,13 @@ import pytest
 from sqlmodel import Session, select
 
 from bot.services import appointments, registry, stats
-from bot.services.errors import BadPeriod, Forbidden, NotFound
+from bot.services.errors import (
+    BadPeriod,
+    NotFound,
+    StatsNoProvider,
+    StatsNotAllowed,
+    StatsOtherProvider,
+)
 from bot.services.people import Person
 from bot.services.stats import Period, PeriodChoice, RowLevel
 from storage.db import Database
@@ -234,7 +240,7 @@ def test_a_lead_gets_only_their_provider(db: Database) -> None:
         assert figures.total.level == RowLevel.PROVIDER and figures.total.opened == 5
         mine = stats.figures_for(session, person=lead, period=MAY, now=NOW, provider_id=ids.a)
         assert mine.total.opened == 5
-        with pytest.raises(Forbidden, match="stats_other_provider"):
+        with pytest.raises(StatsOtherProvider):
             stats.figures_for(session, person=lead, period=MAY, now=NOW, provider_id=ids.b)
 
 
@@ -243,9 +249,9 @@ def test_caseworkers_families_and_leads_without_a_provider_are_refused(db: Datab
     member = Person(telegram_user_id=9, kind="member", language="ar", member_id=1)
     with db.session() as session:
         for person in (staff(StaffRole.CASEWORKER, ids.caseworker, ids.a), member):
-            with pytest.raises(Forbidden, match="stats_not_allowed"):
+            with pytest.raises(StatsNotAllowed):
                 stats.figures_for(session, person=person, period=MAY, now=NOW)
-        with pytest.raises(Forbidden, match="stats_no_provider"):
+        with pytest.raises(StatsNoProvider):
             stats.figures_for(session, person=staff(StaffRole.LEAD, 99), period=MAY, now=NOW)
         coordinator = staff(StaffRole.COORDINATOR, 98)
         with pytest.raises(NotFound):

@@ -8,7 +8,7 @@ import pytest
 from sqlmodel import select
 
 from bot.services import registry, support_window
-from bot.services.errors import Forbidden
+from bot.services.errors import SupportWindowStaffOnly
 from bot.services.people import Person
 from storage.db import Database
 from storage.models import Household, NoticeKind, Notification, StaffRole
@@ -73,7 +73,7 @@ def test_coordinators_see_all_caseworkers_their_own(db: Database) -> None:
         )
         assert "KH-0003" in [e.reference for e in longer]
         family = Person(telegram_user_id=5, kind="member", language="ar", member_id=1)
-        with pytest.raises(Forbidden):
+        with pytest.raises(SupportWindowStaffOnly):
             support_window.ending_soon(session, person=family, today=TODAY)
 
 

@@ -7,12 +7,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlmodel import Session, select
 
 from bot.services import people, registry, tickets
-from bot.services.errors import DomainError, Forbidden, NotFound
+from bot.services.errors import (
+    Forbidden,
+    NotFound,
+    ReopenTooLate,
+    TicketClaimed,
+    TicketResolved,
+)
 from bot.services.people import Person
 from bot.services.tickets import Part
 from storage.db import Database
@@ -168,8 +175,33 @@ def test_a_resolved_ticket_takes_no_reply(db: Database, world: World) -> None:
     caseworker = world.persons["caseworker_b"]
     with db.session() as session:
         tickets.resolve(session, person=caseworker, ticket_id=world.other_ticket)
-    with pytest.raises(DomainError, match="resolved"), db.session() as session:
+    with pytest.raises(TicketResolved), db.session() as session:
         tickets.reply(session, person=caseworker, ticket_id=world.other_ticket, text="late")
+
+
+def test_a_claimed_ticket_names_its_holder_and_a_late_reopen_is_refused(
+    db: Database, world: World
+) -> None:
+    caseworker, family = world.persons["caseworker_b"], world.persons["family_b"]
+    resolved_at = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+    with db.session() as session:
+        tickets.claim(session, person=caseworker, ticket_id=world.other_ticket)
+    with pytest.raises(TicketClaimed) as caught, db.session() as session:
+        tickets.claim(session, person=world.persons["lead_b"], ticket_id=world.other_ticket)
+    assert caught.value.details["holder"] == "CB"
+    with db.session() as session:
+        tickets.resolve(session, person=caseworker, ticket_id=world.other_ticket, now=resolved_at)
+    with pytest.raises(ReopenTooLate), db.session() as session:
+        tickets.reopen(
+            session, person=family, ticket_id=world.other_ticket,
+            now=resolved_at + tickets.REOPEN_WINDOW + timedelta(minutes=1),
+        )  # fmt: skip
+    with db.session() as session:
+        ticket = tickets.reopen(
+            session, person=family, ticket_id=world.other_ticket,
+            now=resolved_at + tickets.REOPEN_WINDOW,
+        )  # fmt: skip
+        assert ticket.status == TicketStatus.WITH_CASEWORKER
 
 
 def test_a_redelivered_staff_reply_is_kept_and_sent_once(db: Database, world: World) -> None:

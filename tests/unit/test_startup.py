@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.runner import SafeFormatter, wait_for_bot_api
+from bot.logs import SafeFormatter
+from bot.runner import wait_for_bot_api
 from bot.settings import Settings
 from localapi import LocalBotAPI
 
