@@ -23,12 +23,17 @@ from bot.services.argos_models import (
     installed_models,
 )
 from bot.services.errors import (
+    AlreadyInLot,
     Conflict,
+    DistrictExists,
     DomainError,
     InvalidInput,
     LotTaken,
+    ProviderExists,
+    ProviderInactive,
     RuleExists,
     StillInUse,
+    Unchanged,
 )
 from bot.services.triage_report import format_table, json_rows, read_lines, triage_rows
 from bot.settings import Settings
@@ -538,15 +543,17 @@ def _refused(exc: DomainError, *, provider: str = "the provider") -> Abort:
     if isinstance(exc, InvalidInput):
         reason = str(details.get("reason", ""))
         return BadValue(f"{NAME_RULES.get(reason, message)}; nothing was changed")
-    texts = {
-        "provider exists": f"provider already exists: {details.get('name')!r}",
-        "district exists": f"district already exists: {details.get('name')!r}",
-        "provider inactive": f"provider {details.get('provider')!r} is switched off: run "
-        "activate-provider first",
-        "already held": f"{details.get('district')} is already in the Lot of "
-        f"{details.get('provider')!r}",
-    }
-    return Abort(f"{texts.get(message, message)}; nothing was changed")
+    if isinstance(exc, ProviderExists):
+        line = f"provider already exists: {details.get('name')!r}"
+    elif isinstance(exc, DistrictExists):
+        line = f"district already exists: {details.get('name')!r}"
+    elif isinstance(exc, ProviderInactive):
+        line = f"provider {details.get('provider')!r} is switched off: run activate-provider first"
+    elif isinstance(exc, AlreadyInLot):
+        line = f"{details.get('district')} is already in the Lot of {details.get('provider')!r}"
+    else:
+        line = message
+    return Abort(f"{line}; nothing was changed")
 
 
 def cmd_rename_provider(
@@ -647,9 +654,7 @@ def cmd_set_role(args: argparse.Namespace, session: Session, settings: Settings)
             role=args.role,
             provider_id=provider.id if provider else None,
         )
-    except Conflict as exc:
-        if str(exc) != "unchanged":
-            raise _refused(exc) from None
+    except Unchanged:
         holder = session.get(Provider, staff.provider_id) if staff.provider_id else None
         where = f" of {holder.name!r}" if holder else ""
         raise Abort(

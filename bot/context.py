@@ -7,6 +7,8 @@ from typing import Any
 
 from telegram.ext import Application, CallbackContext, ExtBot
 
+from bot.services.people import Person
+from bot.services.translation import Translator
 from bot.settings import Settings
 from storage.db import Database
 
@@ -17,7 +19,7 @@ class BotData:
 
     db: Database = field(default=None)  # type: ignore[assignment]
     settings: Settings = field(default_factory=Settings)
-    translator: Any = None
+    translator: Translator = field(default=None)  # type: ignore[assignment]
     extras: dict[str, Any] = field(default_factory=dict)
 
 
@@ -31,7 +33,7 @@ class SanadContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any],
         user_id: int | None = None,
     ) -> None:
         super().__init__(application=application, chat_id=chat_id, user_id=user_id)
-        self.person: Any = None  # set by the gate (handlers/gate.py) for private chats
+        self.person: Person | None = None  # set by the gate (handlers/gate.py), private chats
 
     @property
     def db(self) -> Database:

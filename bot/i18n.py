@@ -20,11 +20,11 @@ from babel.dates import format_datetime as _babel_format_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
+from bot.languages import LANGUAGES
 from bot.settings import PROJECT_ROOT, TIMEZONE
 
 LOCALES_DIR = PROJECT_ROOT / "locales"
 DOMAIN = "messages"
-LANGUAGES = ("ar", "en")
 LANGUAGE_NAMES = {"ar": "العربية", "en": "English"}
 LONDON = ZoneInfo(TIMEZONE)
 FSI, PDI = "\u2068", "\u2069"

@@ -7,13 +7,19 @@ from telegram import Update
 from bot.context import SanadContext
 from bot.i18n import Texts
 from bot.services.errors import (
+    AlreadyInLot,
     Conflict,
+    DistrictExists,
     DomainError,
     Forbidden,
     InvalidInput,
     LotTaken,
+    MemberExists,
     NotFound,
+    ProviderExists,
+    ProviderInactive,
     RuleExists,
+    StaffInactive,
     StillInUse,
 )
 from bot.services.invites import AccountLinked
@@ -93,19 +99,18 @@ def refusal_text(t: Texts, exc: DomainError) -> str:
 def _conflict_text(t: Texts, exc: Conflict) -> str:
     """A change refused because of how things stand now."""
     details = exc.details
-    message = str(exc)
-    if message == "provider exists":
+    if isinstance(exc, ProviderExists):
         return t._(
             "There is already a provider called {name}. Nothing was changed. Type another "
             "name, or send /cancel.",
             name=str(details.get("name")),
         )
-    if message == "district exists":
+    if isinstance(exc, DistrictExists):
         return t._(
             "There is already a district called {name}. Nothing was changed.",
             name=str(details.get("name")),
         )
-    if message == "member exists" or "member" in details:
+    if isinstance(exc, MemberExists):
         return t._(
             "This family already has a member called {name}. Nothing was changed. Type a "
             "distinct name (for example with the family name), or send /cancel.",
@@ -116,17 +121,18 @@ def _conflict_text(t: Texts, exc: Conflict) -> str:
             "Rule #{rule} already routes these requests. Remove it first. Nothing was changed.",
             rule=str(details.get("rule_id")),
         )
-    if message == "provider inactive":
+    if isinstance(exc, ProviderInactive):
         return t._(
             "{provider} is switched off. Switch it on first. Nothing was changed.",
             provider=str(details.get("provider")),
         )
-    if message == "already held":
+    if isinstance(exc, AlreadyInLot):
         return t._(
             "{district} is already in the Lot of {provider}. Nothing was changed.",
             district=str(details.get("district")),
             provider=str(details.get("provider")),
         )
-    if message == "inactive":
+    if isinstance(exc, StaffInactive):
         return t._("This person is switched off: switch them on first. Nothing was changed.")
+    # Unchanged (the role or state asked for is the one held), or any other conflict.
     return t._("Nothing needed changing.")

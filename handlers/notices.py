@@ -41,6 +41,7 @@ from handlers.render import (
 )
 from storage.models import (
     AppointmentStatus,
+    Direction,
     District,
     Household,
     NoticeKind,
@@ -212,7 +213,7 @@ def _card(
             session, ticket.id or 0, include_notes=True, until=notice.created_at
         )
     card = card_context(session, ticket, include_notes=True, messages=shows)
-    shown = [m for m in card.messages if m.direction == "in"] if files else []
+    shown = [m for m in card.messages if m.direction == Direction.IN] if files else []
     return Outgoing(
         chat_id=notice.chat_id,
         pieces=split_text(staff_card(t, card, intro=intro)),

@@ -14,7 +14,7 @@ from telegram import InlineKeyboardMarkup
 from bot.i18n import Texts
 from handlers.callbacks import Prefix, PrivacyAction, build
 from handlers.common import keyboard
-from storage.models import TicketStatus
+from storage.models import Direction, TicketStatus
 
 # Telegram takes 4,096 characters a message; trails are split below that.
 PIECE = 3800
@@ -117,9 +117,9 @@ def status_label(t: Texts, status: str) -> str:
 
 def _author(t: Texts, direction: str) -> str:
     """Who wrote a message, as the family reads it."""
-    if direction == "in":
+    if direction == Direction.IN:
         return t._("Your family wrote")
-    if direction == "out":
+    if direction == Direction.OUT:
         return t._("Your caseworker wrote")
     return t._("Note by staff")
 

@@ -9,8 +9,17 @@ from telegram import InlineKeyboardMarkup
 
 from bot.i18n import Texts
 from bot.services import tickets
+from bot.services.safeguarding import DangerLevel
 from handlers.common import keyboard
-from storage.models import Category, Ticket, TicketMessage, TicketStatus
+from storage.models import (
+    Category,
+    Direction,
+    PriorityCode,
+    Ticket,
+    TicketMessage,
+    TicketStatus,
+    TranslationStatus,
+)
 from storage.types import utcnow
 
 TELEGRAM_LIMIT = 4096
@@ -68,16 +77,18 @@ def family_status(t: Texts, status: TicketStatus) -> str:
 
 def priority_name(t: Texts, priority: str) -> str:
     """A priority as staff read it, agreeing with the word "priority" (feminine in Arabic)."""
-    return {
+    # A code the reference data added beyond PriorityCode is shown as it is.
+    names: dict[str, str] = {
         # TRANSLATORS: a ticket's priority, shown as "priority {priority}"; agree with it.
-        "urgent": t.p_("priority", "urgent"),
+        PriorityCode.URGENT: t.p_("priority", "urgent"),
         # TRANSLATORS: a ticket's priority, shown as "priority {priority}"; agree with it.
-        "high": t.p_("priority", "high"),
+        PriorityCode.HIGH: t.p_("priority", "high"),
         # TRANSLATORS: a ticket's priority, shown as "priority {priority}"; agree with it.
-        "normal": t.p_("priority", "normal"),
+        PriorityCode.NORMAL: t.p_("priority", "normal"),
         # TRANSLATORS: a ticket's priority, shown as "priority {priority}"; agree with it.
-        "low": t.p_("priority", "low"),
-    }.get(priority, priority)
+        PriorityCode.LOW: t.p_("priority", "low"),
+    }
+    return names.get(priority, priority)
 
 
 def emergency_guidance(
@@ -173,12 +184,12 @@ def readable(t: Texts, message: TicketMessage, *, quoted: bool = False) -> str:
     translation = message.translation or ""
     if quoted:
         body, translation = quote(body), quote(translation)
-    if message.translation_status == "human" and message.translation:
+    if message.translation_status == TranslationStatus.HUMAN and message.translation:
         return translation if message.translation_target == t.language else body
     if not message.text.strip() or message.language in (None, "und", t.language):
         return body
     if (
-        message.translation_status == "translated"
+        message.translation_status == TranslationStatus.TRANSLATED
         and message.translation
         and message.translation_target == t.language
     ):
@@ -188,7 +199,7 @@ def readable(t: Texts, message: TicketMessage, *, quoted: bool = False) -> str:
         # TRANSLATORS: heading above the words exactly as their writer sent them.
         original = t._("Original:")
         return f"{heading}\n{translation}\n\n{original}\n{body}"
-    if message.direction == "out":
+    if message.direction == Direction.OUT:
         # A family is never told about models or failures, only what they can do about it.
         return (
             t._(
@@ -198,7 +209,7 @@ def readable(t: Texts, message: TicketMessage, *, quoted: bool = False) -> str:
             + "\n"
             + body
         )
-    if message.translation_status == "failed":
+    if message.translation_status == TranslationStatus.FAILED:
         return t._("⚠️ Not translated: the translation failed. Original:") + "\n" + body
     return t._("⚠️ Not translated: no translation model is installed. Original:") + "\n" + body
 
@@ -206,7 +217,9 @@ def readable(t: Texts, message: TicketMessage, *, quoted: bool = False) -> str:
 def needs_translation_buttons(t: Texts, messages: list[TicketMessage]) -> bool:
     """Whether a card shows family words in another language than the reader's."""
     return any(
-        m.direction == "in" and m.text.strip() and m.language not in (None, "und", t.language)
+        m.direction == Direction.IN
+        and m.text.strip()
+        and m.language not in (None, "und", t.language)
         for m in messages
     )
 
@@ -246,14 +259,14 @@ def danger_category_name(t: Texts, code: str) -> str:
 
 def danger_lines(t: Texts, level: str, danger: tuple[tuple[str, str], ...]) -> list[str]:
     """Why a request looks dangerous: the level, the categories, and the words that matched."""
-    if level not in ("urgent", "high") or not danger:
+    if level not in (DangerLevel.URGENT, DangerLevel.HIGH) or not danger:
         return []
     categories = ", ".join(dict.fromkeys(danger_category_name(t, c) for c, _ in danger))
     # Matched words are the family's: kept on one line, so they cannot start a line of their own.
     words = ", ".join(
         dict.fromkeys(f"“{' '.join(matched.split())}”" for _, matched in danger if matched)
     )
-    if level == "urgent":
+    if level == DangerLevel.URGENT:
         # TRANSLATORS: staff card line; {categories} is a list such as "violence, threats".
         summary = t._("🛡 Safeguarding: urgent, danger now ({categories})", categories=categories)
     else:
@@ -311,19 +324,19 @@ def staff_card(t: Texts, card: CardContext, *, intro: str) -> str:
     """A ticket as staff see it: header, then the family's messages."""
     parts = [intro, staff_header(t, card), ""]
     for message in card.messages:
-        if message.direction == "in" and message.edited_at is not None:
+        if message.direction == Direction.IN and message.edited_at is not None:
             # TRANSLATORS: staff card heading above a message the family corrected in Telegram.
             parts.append(t._("Family wrote (edited):"))
-        elif message.direction == "in":
+        elif message.direction == Direction.IN:
             parts.append(t._("Family wrote:"))
-        elif message.direction == "out":
+        elif message.direction == Direction.OUT:
             parts.append(t._("Staff replied:"))
         else:
             parts.append(t._("Internal note:"))
         # The family's words are quoted: a family cannot forge a "Staff replied:" line.
         parts.append(
             readable(t, message, quoted=True)
-            if message.direction == "in"
+            if message.direction == Direction.IN
             else message_body(t, message)
         )
     return "\n".join(parts).strip()

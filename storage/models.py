@@ -7,7 +7,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Column, Index, String, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlmodel import AutoString, Field, SQLModel
 
 from storage.types import UTCDateTime, utcnow
 
@@ -216,6 +216,33 @@ class TicketStatus(StrEnum):
     RESOLVED = "resolved"
 
 
+class PriorityCode(StrEnum):
+    """The priorities the code itself names; their response times are data (``Priority``)."""
+
+    URGENT = "urgent"
+    HIGH = "high"
+    NORMAL = "normal"
+    LOW = "low"
+
+
+class Direction(StrEnum):
+    """Which way a ticket message went."""
+
+    IN = "in"  # from the family
+    OUT = "out"  # to the family
+    NOTE = "note"  # staff only, never sent to the family
+
+
+class TranslationStatus(StrEnum):
+    """What became of a message's translation."""
+
+    TRANSLATED = "translated"  # a machine translation is stored beside the original
+    HUMAN = "human"  # a person wrote the Arabic version (a saved reply)
+    SAME_LANGUAGE = "same_language"  # already in the reader's language, nothing to do
+    NO_MODEL = "no_model"  # no translation model installed for that pair of languages
+    FAILED = "failed"  # the model was there but the translation did not come back
+
+
 class Category(SQLModel, table=True):
     """A kind of problem a family can report, named in Arabic and English."""
 
@@ -224,7 +251,8 @@ class Category(SQLModel, table=True):
     name_en: str
     name_ar: str
     emoji: str = ""
-    priority: str = "normal"
+    # A Priority row's code: usually a PriorityCode, but the table may hold others.
+    priority: str = PriorityCode.NORMAL
     position: int = 0
     active: bool = True
 
@@ -266,7 +294,7 @@ class Ticket(SQLModel, table=True):
     household_id: int = Field(foreign_key="household.id", index=True)
     member_id: int = Field(foreign_key="member.id")
     category_id: int = Field(foreign_key="category.id")
-    priority: str = "normal"
+    priority: str = PriorityCode.NORMAL  # a Priority row's code, as on Category
     urgent: bool = False
     status: TicketStatus = Field(default=TicketStatus.RECEIVED, index=True)
     provider_id: int | None = Field(default=None, foreign_key="provider.id", index=True)
@@ -298,13 +326,14 @@ class TicketMessage(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     ticket_id: int = Field(foreign_key="ticket.id", index=True)
     author: str  # "member:7", "staff:3", "system"
-    direction: str  # "in" (from the family), "out" (to the family), "note" (staff only)
+    # Plain strings in the database, as before the enums (sa_type keeps the column unchanged).
+    direction: Direction = Field(sa_type=AutoString)
     kind: str = "text"  # text, photo, voice, document
     text: str = ""
     file_id: str | None = None
     language: str | None = None
     translation: str | None = None
-    translation_status: str | None = None
+    translation_status: TranslationStatus | None = Field(default=None, sa_type=AutoString)
     translation_model: str | None = None
     translation_target: str | None = None  # the language the translation is in
     translation_flagged: bool = False  # staff said the machine translation is wrong

@@ -16,10 +16,11 @@ from pathlib import Path
 from babel.messages.catalog import Catalog, Message
 from babel.messages.pofile import read_po, write_po
 
+from bot.languages import LANGUAGES
+
 ROOT = Path(__file__).resolve().parent.parent
 LOCALES = ROOT / "locales"
 POT = LOCALES / "messages.pot"
-LANGUAGES = ("ar", "en")
 # CLDR order zero, one, two, few, many, other; `pybabel init -l ar` swaps the last two.
 ARABIC_PLURALS = (
     "nplurals=6; plural=(n==0 ? 0 : n==1 ? 1 : n==2 ? 2 : n%100>=3 && n%100<=10 ? 3 : "

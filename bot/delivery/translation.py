@@ -15,7 +15,7 @@ from sqlmodel import Session
 
 from bot.services import tickets
 from bot.services.translation import Translation, detect_language
-from storage.models import Notification, TicketMessage
+from storage.models import Direction, Notification, TicketMessage, TranslationStatus
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ async def translate_text(
 
 def untranslated(target: str, source: str | None) -> Translation:
     """The result recorded when there is no translator."""
-    return Translation(None, source or "und", target, "no_model")
+    return Translation(None, source or "und", target, TranslationStatus.NO_MODEL)
 
 
 def without_model(
@@ -55,9 +55,9 @@ def without_model(
         return None
     source = source or detect_language(text)
     if source == "und" or source == target or not text.strip():
-        return Translation(text, source, target, "same_language")
+        return Translation(text, source, target, TranslationStatus.SAME_LANGUAGE)
     if model_for(source, target) is None:
-        return Translation(None, source, target, "no_model")
+        return Translation(None, source, target, TranslationStatus.NO_MODEL)
     return None
 
 
@@ -74,7 +74,7 @@ def _messages_shown(session: Session, notice: Notification) -> list[TicketMessag
             for m in tickets.messages_of(
                 session, notice.ticket_id, include_notes=False, until=notice.created_at
             )
-            if m.direction == "in"
+            if m.direction == Direction.IN
         ]
     return []
 

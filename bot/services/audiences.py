@@ -15,10 +15,10 @@ from typing import Any
 from sqlalchemy import and_, func, literal
 from sqlmodel import Session, col, select
 
+from bot.languages import LANGUAGES
 from bot.services.errors import BadPeriod, InvalidInput
 from storage.models import District, Household, Lot, Member, Provider, Scheme
 
-LANGUAGES = ("ar", "en")
 MAX_VALUES = 50  # more values in one dimension than any deployment has: forged
 
 

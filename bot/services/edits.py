@@ -17,7 +17,7 @@ from bot.services.people import Person
 from bot.services.routing import staff_recipients
 from bot.services.tickets import Checked
 from bot.services.translation import detect_language
-from storage.models import NoticeKind, Ticket, TicketMessage, TicketStatus
+from storage.models import Direction, NoticeKind, Ticket, TicketMessage, TicketStatus
 
 Source = tuple[int, int]  # (chat id, message id) of the edited Telegram message
 
@@ -90,7 +90,7 @@ def _stored(session: Session, source: Source) -> TicketMessage | None:
         select(TicketMessage).where(
             TicketMessage.source_chat_id == source[0],
             TicketMessage.source_message_id == source[1],
-            TicketMessage.direction == "in",
+            TicketMessage.direction == Direction.IN,
         )
     ).first()
 

@@ -179,6 +179,48 @@ class StillInUse(Conflict):
     code = "still_in_use"
 
 
+class MemberExists(Conflict):
+    """The household already has a member of that name (``details``: family, member)."""
+
+    code = "member_exists"
+
+
+class ProviderExists(Conflict):
+    """Another provider already has that name (``details["name"]``: its name)."""
+
+    code = "provider_exists"
+
+
+class DistrictExists(Conflict):
+    """A district with that name is already registered (``details["name"]``: its name)."""
+
+    code = "district_exists"
+
+
+class ProviderInactive(Conflict):
+    """The provider is switched off, so it takes no district, rule or staff (``provider``)."""
+
+    code = "provider_inactive"
+
+
+class AlreadyInLot(Conflict):
+    """The district is already in that provider's Lot (``details``: district, provider)."""
+
+    code = "already_in_lot"
+
+
+class StaffInactive(Conflict):
+    """The member of staff is switched off, so gets no invite until switched on again."""
+
+    code = "staff_inactive"
+
+
+class Unchanged(Conflict):
+    """The staff member already has that role, provider or on/off state; nothing to do."""
+
+    code = "unchanged"
+
+
 # --- Broadcasts (issue 10) ----------------------------------------------------------------
 
 

@@ -11,13 +11,11 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from bot.i18n import negotiate
+from bot.languages import LANGUAGES
 from bot.services import audit
 from bot.services.errors import InvalidInput, NotFound
 from storage.models import Household, Member, Staff, StaffRole, UserSetting
 from storage.types import utcnow
-
-LANGUAGES = ("ar", "en")
-
 
 # Telegram reports a handful of language codes; babel's negotiation costs more than a lookup.
 _negotiate = lru_cache(maxsize=256)(negotiate)

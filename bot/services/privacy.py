@@ -24,6 +24,7 @@ from storage.models import (
     AppointmentStatus,
     Attendance,
     BroadcastDelivery,
+    Direction,
     Enrolment,
     ErasureRequest,
     ErasureState,
@@ -542,7 +543,7 @@ def export(session: Session, household_id: int, *, now: datetime, full: bool = T
             plain = []
         if not full and name == "messages":
             for message in plain:
-                if message["direction"] == "note":
+                if message["direction"] == Direction.NOTE:
                     withheld += 1
                     message.update(text="", translation=None, file_id=None, withheld=True)
         if not full and name == "invites":

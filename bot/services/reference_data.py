@@ -16,13 +16,18 @@ from sqlmodel import Session, col, func, select
 
 from bot.services import accounts, audit, directory, flows, invites, outbox, registry, routing
 from bot.services.errors import (
-    Conflict,
+    AlreadyInLot,
+    DistrictExists,
     Forbidden,
     InvalidInput,
     LotTaken,
     NotFound,
+    ProviderExists,
+    ProviderInactive,
     RuleExists,
+    StaffInactive,
     StillInUse,
+    Unchanged,
 )
 from bot.services.people import Person
 from storage.models import (
@@ -166,7 +171,7 @@ def check_new_provider_name(session: Session, *, person: Person | None, name: st
     tidy = clean_name(name)
     clash = session.exec(select(Provider).where(func.lower(Provider.name) == tidy.lower())).first()
     if clash is not None:
-        raise Conflict("provider exists", name=clash.name)
+        raise ProviderExists("provider exists", name=clash.name)
     return tidy
 
 
@@ -183,7 +188,7 @@ def rename_provider(
         )
     ).first()
     if clash is not None:
-        raise Conflict("provider exists", name=clash.name)
+        raise ProviderExists("provider exists", name=clash.name)
     provider.name = tidy
     session.add(provider)
     _rename_lots(session, {provider_id})
@@ -267,10 +272,10 @@ def move_district(
     district = get_district(session, district_id)
     provider = get_provider(session, provider_id)
     if not provider.active:
-        raise Conflict("provider inactive", provider=provider.name)
+        raise ProviderInactive("provider inactive", provider=provider.name)
     holder = holder_of(session, district)
     if holder is not None and holder.id == provider_id:
-        raise Conflict("already held", district=district.name, provider=provider.name)
+        raise AlreadyInLot("already held", district=district.name, provider=provider.name)
     if holder is not None and not move:
         raise LotTaken("lot", district=district.name, from_provider=holder.name)
     lot = session.exec(
@@ -416,7 +421,7 @@ def add_district(
     tidy = clean_name(name)
     for district in session.exec(select(District)):
         if registry.same_name(district.name, tidy):
-            raise Conflict("district exists", name=district.name)
+            raise DistrictExists("district exists", name=district.name)
     local_authority = session.exec(select(District.local_authority)).first()
     district = District(
         name=tidy,
@@ -454,7 +459,7 @@ def add_rule(
     get_district(session, district_id)
     provider = get_provider(session, provider_id)
     if not provider.active:
-        raise Conflict("provider inactive", provider=provider.name)
+        raise ProviderInactive("provider inactive", provider=provider.name)
     if category_id is not None:
         category = session.get(Category, category_id)
         if category is None or not category.active:
@@ -623,7 +628,7 @@ def set_staff_active(
     if person is not None and staff.id == person.staff_id and not active:
         raise Forbidden("self", reason="self")
     if staff.active == active:
-        raise Conflict("unchanged", active=active)
+        raise Unchanged("unchanged", active=active)
     staff.active = active
     session.add(staff)
     households = returned = appointments = withdrawn = 0
@@ -687,10 +692,11 @@ def change_role(
         new_provider = provider_id if provider_id is not None else staff.provider_id
         if new_provider is None:
             raise InvalidInput("provider needed", reason="provider")
-        if not get_provider(session, new_provider).active:
-            raise Conflict("provider inactive", provider=get_provider(session, new_provider).name)
+        holder = get_provider(session, new_provider)
+        if not holder.active:
+            raise ProviderInactive("provider inactive", provider=holder.name)
     if new_role == staff.role and new_provider == staff.provider_id:
-        raise Conflict("unchanged", role=new_role)
+        raise Unchanged("unchanged", role=new_role)
     households = returned = appointments = 0
     actor = actor_of(person)
     if staff.role == StaffRole.CASEWORKER and (
@@ -815,7 +821,7 @@ def invite_staff(
     """An invite for a member of staff picked with a button (not someone switched off)."""
     staff = get_staff(session, person, staff_id)
     if not staff.active:
-        raise Conflict("inactive", reason="inactive")
+        raise StaffInactive("inactive", reason="inactive")
     issued = invites.create_invite(
         session, staff_id=staff_id, ttl_days=ttl_days, relink=relink, actor=actor_of(person)
     )

@@ -12,8 +12,9 @@ from typing import Any
 
 from sqlmodel import Session, col, func, select
 
+from bot.languages import LANGUAGES
 from bot.services import audit
-from bot.services.errors import Conflict, InvalidInput, NotFound
+from bot.services.errors import Conflict, InvalidInput, MemberExists, NotFound
 from storage.models import (
     Category,
     District,
@@ -27,7 +28,6 @@ from storage.models import (
 )
 
 REFERENCE_FILE = Path(__file__).resolve().parent.parent / "data" / "reference.json"
-LANGUAGES = ("ar", "en")
 # An arrival may be registered ahead of the family's flight, but not further ahead than this.
 ARRIVAL_HORIZON_DAYS = 90
 
@@ -355,7 +355,7 @@ def add_member(session: Session, *, family: str, name: str, actor: str = "admin"
         raise InvalidInput("a member needs a name")
     for existing in session.exec(select(Member).where(Member.household_id == household.id)):
         if same_name(existing.name, name):
-            raise Conflict(
+            raise MemberExists(
                 f"{household.reference} already has a member called {existing.name!r}; "
                 "give each member a distinct name (e.g. add a family name)",
                 family=household.reference,

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from bot.languages import LANGUAGES
+
 PHRASES_FILE = Path(__file__).resolve().parent.parent / "data" / "safeguarding_phrases.json"
 CATEGORIES = ("self_harm", "violence", "abuse", "child_at_risk", "medical_emergency")
-LANGUAGES = ("ar", "en")
 
 # Matching rules, and why (false positives cost caseworker attention on every family message):
 # * Whole tokens only, never substrings: "rape" must not fire inside "grapes", nor "abuse" inside

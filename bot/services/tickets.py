@@ -34,10 +34,12 @@ from bot.services.working_hours import WorkingHours
 from storage.models import (
     AuditEvent,
     Category,
+    Direction,
     Household,
     MessageLink,
     NoticeKind,
     Priority,
+    PriorityCode,
     RoutingDecision,
     SafeguardingFinding,
     Staff,
@@ -45,6 +47,7 @@ from storage.models import (
     Ticket,
     TicketMessage,
     TicketStatus,
+    TranslationStatus,
 )
 from storage.types import utcnow
 
@@ -234,7 +237,7 @@ def _raise_for_danger(session: Session, ticket: Ticket, level: DangerLevel) -> b
     is left as it is."""
     if ticket.status == TicketStatus.RESOLVED or level is DangerLevel.NONE:
         return False
-    target = "urgent" if level is DangerLevel.URGENT else "high"
+    target = PriorityCode.URGENT if level is DangerLevel.URGENT else PriorityCode.HIGH
     changed = False
     if level is DangerLevel.URGENT and not ticket.urgent:
         ticket.urgent = changed = True
@@ -314,7 +317,7 @@ def _store_part(session: Session, ticket: Ticket, author: str, part: Part) -> Ti
     message = TicketMessage(
         ticket_id=ticket.id or 0,
         author=author,
-        direction="in",
+        direction=Direction.IN,
         kind=part.kind,
         text=part.text,
         language=detect_language(part.text) if part.text.strip() else None,
@@ -370,11 +373,9 @@ def open_ticket(
     level = ticket_level(findings)
     priority = found.priority
     if level is DangerLevel.URGENT:
-        priority = "urgent"
-    elif level is DangerLevel.HIGH and _priority_rank(session, "high") < _priority_rank(
-        session, priority
-    ):
-        priority = "high"
+        priority = PriorityCode.URGENT
+    elif level is DangerLevel.HIGH:  # raised to high, never lowered (a tie keeps the category's)
+        priority = min(priority, PriorityCode.HIGH, key=lambda code: _priority_rank(session, code))
     ticket = Ticket(
         household_id=household.id or 0,
         member_id=person.member_id,
@@ -523,12 +524,12 @@ def reply(
     message = TicketMessage(
         ticket_id=ticket_id,
         author=_actor(person),
-        direction="out",
+        direction=Direction.OUT,
         text=text.strip(),
         created_at=now,
         language=detect_language(text),
         translation=arabic.strip() if arabic else None,
-        translation_status="human" if arabic else None,
+        translation_status=TranslationStatus.HUMAN if arabic else None,
         translation_target="ar" if arabic else None,
         source_chat_id=source[0] if source else None,
         source_message_id=source[1] if source else None,
@@ -565,7 +566,7 @@ def note(
     message = TicketMessage(
         ticket_id=ticket.id or 0,
         author=_actor(person),
-        direction="note",
+        direction=Direction.NOTE,
         text=text.strip(),
         source_chat_id=source[0] if source else None,
         source_message_id=source[1] if source else None,
@@ -643,10 +644,10 @@ def set_urgent(session: Session, *, person: Person, ticket_id: int, urgent: bool
         return ticket
     ticket.urgent = urgent
     if urgent:
-        ticket.priority = "urgent"
+        ticket.priority = PriorityCode.URGENT
     else:
         category = session.get(Category, ticket.category_id)
-        ticket.priority = category.priority if category else "normal"
+        ticket.priority = category.priority if category else PriorityCode.NORMAL
     session.add(ticket)
     session.flush()
     if urgent:
@@ -751,7 +752,7 @@ def messages_of(
     notes."""
     query = select(TicketMessage).where(TicketMessage.ticket_id == ticket_id)
     if not include_notes:
-        query = query.where(TicketMessage.direction != "note")
+        query = query.where(TicketMessage.direction != Direction.NOTE)
     if until is not None:
         query = query.where(col(TicketMessage.created_at) <= until)
     return list(session.exec(query.order_by(col(TicketMessage.id))))
@@ -797,7 +798,9 @@ def latest_replies(session: Session, ticket_ids: list[int]) -> dict[int, TicketM
         return {}
     newest = (
         select(func.max(TicketMessage.id))
-        .where(col(TicketMessage.ticket_id).in_(ticket_ids), TicketMessage.direction == "out")
+        .where(
+            col(TicketMessage.ticket_id).in_(ticket_ids), TicketMessage.direction == Direction.OUT
+        )
         .group_by(col(TicketMessage.ticket_id))
     )
     found = session.exec(select(TicketMessage).where(col(TicketMessage.id).in_(newest)))
@@ -910,7 +913,7 @@ def ticket_for_message(session: Session, *, chat_id: int, message_id: int) -> in
 
 def needs_translation(message: TicketMessage, target: str) -> bool:
     """Whether a message should be (re)translated for readers of ``target``."""
-    if not message.text.strip() or message.translation_status == "human":
+    if not message.text.strip() or message.translation_status == TranslationStatus.HUMAN:
         return False
     if message.language in (None, "und", target):
         return False
@@ -941,7 +944,7 @@ def translated_messages(
     return [
         m
         for m in messages_of(session, ticket_id, include_notes=False)
-        if m.direction == "in" and m.text.strip() and m.language not in (None, "und")
+        if m.direction == Direction.IN and m.text.strip() and m.language not in (None, "und")
     ]
 
 
@@ -949,7 +952,7 @@ def flag_translation(session: Session, *, person: Person, ticket_id: int) -> int
     """Staff mark the machine translations of a ticket as wrong; returns how many."""
     flagged = 0
     for message in translated_messages(session, person=person, ticket_id=ticket_id):
-        if message.translation_status == "translated":
+        if message.translation_status == TranslationStatus.TRANSLATED:
             message.translation_flagged = True
             session.add(message)
             flagged += 1

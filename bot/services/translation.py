@@ -15,15 +15,14 @@ import unicodedata
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from bot.services import argos_models
 from bot.services.argos_models import ModelInfo
 from bot.services.glossary import Glossary, default_glossary, restore
+from storage.models import TranslationStatus
 
 logger = logging.getLogger(__name__)
-
-Status = Literal["translated", "same_language", "no_model", "failed"]
 
 DEFAULT_TIMEOUT = 20.0
 _MAX_SENTENCE_CHARS = 400
@@ -65,13 +64,13 @@ class Translation:
     text: str | None
     source: str
     target: str
-    status: Status
+    status: TranslationStatus
     model: str | None = None
 
     @property
     def ok(self) -> bool:
         """Return True if text holds a machine translation."""
-        return self.status == "translated"
+        return self.status == TranslationStatus.TRANSLATED
 
 
 @dataclass(frozen=True)
@@ -244,16 +243,18 @@ class Translator:
             raise RuntimeError("translator is closed")
         source = source or detect_language(text)
         if source == "und" or source == target or not text.strip():
-            return Translation(text, source, target, "same_language"), None, source
+            return Translation(text, source, target, TranslationStatus.SAME_LANGUAGE), None, source
         info = self._installed.get((source, target))
         if info is None:
-            return Translation(None, source, target, "no_model"), None, source
+            return Translation(None, source, target, TranslationStatus.NO_MODEL), None, source
         key = (info.model_id, source, target, text)
         if not force:
             cached = self._cache_get(key)
             if cached is not None:
                 return (
-                    Translation(cached, source, target, "translated", info.model_id),
+                    Translation(
+                        cached, source, target, TranslationStatus.TRANSLATED, info.model_id
+                    ),
                     key,
                     source,
                 )
@@ -269,7 +270,9 @@ class Translator:
             self._failures += 1
             self._timeouts += int(timeout)
         logger.warning("translation %s→%s failed: %s", source, target, reason)
-        return Translation(None, source, target, "failed", self._model_id(source, target))
+        return Translation(
+            None, source, target, TranslationStatus.FAILED, self._model_id(source, target)
+        )
 
     def _model_id(self, source: str, target: str) -> str | None:
         """Return the model id for a direction, if installed."""
@@ -298,7 +301,9 @@ class Translator:
             return self._failed(source, target, f"timed out after {limit}s", timeout=True)
         except Exception as exc:  # any model or library error must not lose the message
             return self._failed(source, target, type(exc).__name__)
-        return Translation(result, source, target, "translated", self._model_id(source, target))
+        return Translation(
+            result, source, target, TranslationStatus.TRANSLATED, self._model_id(source, target)
+        )
 
     def translate_sync(
         self,
@@ -323,7 +328,9 @@ class Translator:
             return self._failed(source, target, f"timed out after {limit}s", timeout=True)
         except Exception as exc:  # any model or library error must not lose the message
             return self._failed(source, target, type(exc).__name__)
-        return Translation(result, source, target, "translated", self._model_id(source, target))
+        return Translation(
+            result, source, target, TranslationStatus.TRANSLATED, self._model_id(source, target)
+        )
 
     async def warm_up(self) -> set[tuple[str, str]]:
         """Load the models and run one tiny translation per direction; return those ready."""

@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
 from sqlmodel import Session, select
 
 from bot.services import invites, reference_data, registry
-from bot.services.errors import Conflict, Forbidden, InvalidInput, LotTaken, NotFound, StillInUse
+from bot.services.errors import (
+    AlreadyInLot,
+    Conflict,
+    DistrictExists,
+    Forbidden,
+    InvalidInput,
+    LotTaken,
+    NotFound,
+    ProviderExists,
+    ProviderInactive,
+    RuleExists,
+    StaffInactive,
+    StillInUse,
+    Unchanged,
+)
 from bot.services.people import Person
 from storage.db import Database
 from storage.models import (
@@ -111,10 +126,11 @@ def test_a_district_changes_lot_only_when_confirmed_and_names_who_loses_it(db: D
         assert lots == {ids[0]: "KRA: Thanet", ids[1]: "EKS: Dover, Swale"}
         event = session.exec(select(AuditEvent).where(AuditEvent.action == "lot.move")).one()
         assert event.detail == {"to_provider": ids[1], "from_provider": ids[0]}
-    with pytest.raises(Conflict), db.session() as session:
+    with pytest.raises(AlreadyInLot) as held, db.session() as session:
         reference_data.move_district(
             session, person=coordinator(), district_id=dover, provider_id=ids[1], move=True
         )
+    assert held.value.details == {"district": "Dover", "provider": "EKS"}
 
 
 def test_districts_are_added_once_with_a_clean_name(db: Database) -> None:
@@ -122,7 +138,11 @@ def test_districts_are_added_once_with_a_clean_name(db: Database) -> None:
         added = reference_data.add_district(session, person=coordinator(), name=" New  Romney ")
         assert added.name == "New Romney" and added.lot_id is None
         assert ("staff:1", "district.add", f"district:{added.id}") in _actions(session)
-    for name, error in (("new romney", Conflict), ("", InvalidInput), ("x" * 81, InvalidInput)):
+    for name, error in (
+        ("new romney", DistrictExists),
+        ("", InvalidInput),
+        ("x" * 81, InvalidInput),
+    ):
         with pytest.raises(error), db.session() as session:
             reference_data.add_district(session, person=coordinator(), name=name)
     with db.session() as session:
@@ -142,7 +162,7 @@ def test_routing_rules_are_added_once_and_removed(db: Database) -> None:
             category_id=health,
         )
         rule_id = rule.id or 0
-    with pytest.raises(Conflict) as refused, db.session() as session:
+    with pytest.raises(RuleExists) as refused, db.session() as session:
         reference_data.add_rule(
             session,
             person=coordinator(),
@@ -231,7 +251,7 @@ def test_switching_a_caseworker_off_hands_their_requests_back(db: Database) -> N
         ).one()
         assert event.subject == f"staff:{sam}" and event.actor == f"staff:{kim}"
         assert event.detail == {"returned": 1, "invites_withdrawn": 1}
-    with pytest.raises(Conflict), db.session() as session:
+    with pytest.raises(Unchanged), db.session() as session:
         reference_data.set_staff_active(
             session, person=coordinator(kim), staff_id=sam, active=False
         )
@@ -271,6 +291,68 @@ def test_role_changes_need_a_provider_for_caseworkers_and_leads(db: Database) ->
         assert session.get(Staff, sam).role == StaffRole.COORDINATOR  # type: ignore[union-attr]
 
 
+def test_each_refusal_has_its_own_class_and_changes_nothing(db: Database) -> None:
+    with db.session() as session:
+        kim, sam, _ = _caseworker_with_work(session)
+        kra = registry.find_provider(session, "KRA").id or 0
+        off, _ = registry.add_provider(session, name="EKS", districts=["Thanet"])
+        off.active = False
+        session.add(off)
+        eks, dover = off.id or 0, _district(session, "Dover").id or 0
+        reference_data.set_staff_active(session, person=None, staff_id=sam, active=False)
+        lee = session.exec(select(Staff).where(Staff.name == "Lee")).one().id or 0
+        before = len(_actions(session))
+    by = coordinator(kim)
+    refusals: list[tuple[Callable[[Session], object], type[Conflict], dict[str, object]]] = [
+        (
+            lambda s: reference_data.rename_provider(s, person=by, provider_id=eks, name="kra"),
+            ProviderExists,
+            {"name": "KRA"},
+        ),
+        (
+            lambda s: reference_data.move_district(
+                s, person=by, district_id=dover, provider_id=eks, move=True
+            ),
+            ProviderInactive,
+            {"provider": "EKS"},
+        ),
+        (
+            lambda s: reference_data.add_rule(
+                s, person=by, district_id=dover, provider_id=eks, category_id=None
+            ),
+            ProviderInactive,
+            {"provider": "EKS"},
+        ),
+        (
+            lambda s: reference_data.change_role(
+                s, person=by, staff_id=lee, role="caseworker", provider_id=eks
+            ),
+            ProviderInactive,
+            {"provider": "EKS"},
+        ),
+        (
+            lambda s: reference_data.change_role(
+                s, person=by, staff_id=lee, role="lead", provider_id=kra
+            ),
+            Unchanged,
+            {"role": StaffRole.LEAD},
+        ),
+        (
+            lambda s: reference_data.invite_staff(s, person=by, staff_id=sam, ttl_days=14),
+            StaffInactive,
+            {"reason": "inactive"},
+        ),
+    ]
+    for attempt, error, details in refusals:
+        with pytest.raises(error) as refused, db.session() as session:
+            attempt(session)
+        assert type(refused.value) is error and refused.value.details == details
+    with db.session() as session:
+        assert len(_actions(session)) == before
+        assert session.get(Staff, lee).role == StaffRole.LEAD  # type: ignore[union-attr]
+        assert reference_data.holder_of(session, session.get(District, dover)).id == kra  # type: ignore[arg-type,union-attr]
+
+
 def test_invite_pickers_page_search_and_add_a_member(db: Database) -> None:
     with db.session() as session:
         for n in range(11):
@@ -307,8 +389,9 @@ def test_typed_steps_keep_the_step_on_a_refusal(db: Database) -> None:
         reference_data.expect_typing(
             session, person=person, step=reference_data.TypedStep.PROVIDER_NAME
         )
-    with pytest.raises(Conflict), db.session() as session:
+    with pytest.raises(ProviderExists) as taken, db.session() as session:
         reference_data.handle_typed(session, person=person, text="kra", ttl_days=14)
+    assert taken.value.details["name"] == "KRA"
     with db.session() as session:
         done = reference_data.handle_typed(session, person=person, text="EKS", ttl_days=14)
         assert done is not None and done.name == "EKS"

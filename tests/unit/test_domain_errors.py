@@ -16,22 +16,29 @@ from bot.i18n import Texts, texts
 from bot.services import errors
 from bot.services.appointments import InputReason
 from bot.services.errors import (
+    AlreadyInLot,
     AppointmentCancelled,
     AppointmentInFuture,
     BadAppointmentInput,
     BadPeriod,
+    DistrictExists,
     DomainError,
     EmptyMessage,
     InvalidInput,
+    MemberExists,
     NotFound,
     OutcomeRecorded,
+    ProviderExists,
+    ProviderInactive,
     RuleExists,
+    StaffInactive,
     StatsNoProvider,
     StatsNotAllowed,
     StatsOtherProvider,
     SupportWindowStaffOnly,
     TicketClaimed,
     TicketResolved,
+    Unchanged,
 )
 from handlers import admin_texts, broadcast_text, diary, diary_add, staff_tickets, stats_text
 
@@ -46,21 +53,8 @@ ERROR_CLASSES = frozenset(
 )
 STRING_TESTS = frozenset({"startswith", "endswith"})
 COMPARISONS = (ast.Eq, ast.NotEq, ast.In, ast.NotIn)
-
-# Message comparisons still waiting for their raise to get its own class; the raises are in
-# bot/services/reference_data.py (a file shared with other work). Each entry must still be
-# there: remove it once the comparison is gone.
-PENDING = {
-    ("bot/admin.py", "cmd_set_role"): {"unchanged"},
-    ("handlers/admin_texts.py", "_conflict_text"): {
-        "provider exists",
-        "district exists",
-        "member exists",
-        "provider inactive",
-        "already held",
-        "inactive",
-    },
-}
+# A table keyed by the message (``texts.get(str(exc), …)``) tells errors apart just the same.
+LOOKUPS = frozenset({"get", "pop", "setdefault"})
 
 
 @dataclass(frozen=True)
@@ -152,7 +146,24 @@ def _scan_function(path: str, function: ast.FunctionDef | ast.AsyncFunctionDef) 
         ):
             literal = _literal(node.args[0]) if node.args else "?"
             found.append(Finding(path, node.lineno, function.name, literal))
+        elif _looks_up(node, message):
+            found.append(Finding(path, node.lineno, function.name, "?"))
     return found
+
+
+def _looks_up(node: ast.AST, message: Callable[[ast.AST], bool]) -> bool:
+    """A table keyed by a message (``texts[m]``, ``texts.get(m, m)``) or a ``match m:``."""
+    if isinstance(node, ast.Subscript):
+        return message(node.slice)
+    if isinstance(node, ast.Match):
+        return message(node.subject)
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr in LOOKUPS
+        and bool(node.args)
+        and message(node.args[0])
+    )
 
 
 def _pairs(node: ast.Assign) -> list[tuple[ast.expr, ast.expr]]:
@@ -188,24 +199,12 @@ def _findings() -> list[Finding]:
     return found
 
 
-def _pending(finding: Finding) -> bool:
-    """A comparison listed in PENDING (its raise is still to get its own class)."""
-    allowed = PENDING.get((finding.path, finding.function), set())
-    return finding.literal in allowed
-
-
 def test_no_handler_tells_errors_apart_by_their_message() -> None:
-    offending = [f for f in _findings() if not _pending(f)]
+    offending = _findings()
     assert offending == [], (
         "compare domain errors with isinstance (a class in bot/services/errors.py), not by "
         f"message: {offending}"
     )
-
-
-def test_every_pending_comparison_is_still_there() -> None:
-    present = {(f.path, f.function, f.literal) for f in _findings()}
-    listed = {(path, fn, literal) for (path, fn), lits in PENDING.items() for literal in lits}
-    assert listed - present == set(), "remove fixed comparisons from PENDING"
 
 
 @pytest.mark.parametrize(
@@ -222,6 +221,9 @@ def test_every_pending_comparison_is_still_there() -> None:
         ('def f(t, exc):\n    message = str(exc)\n    return message == "past"\n', "past"),
         ('def f(t, exc):\n    d, m = exc.details, str(exc)\n    return m != "past"\n', "past"),
         ('async def f(t, exc):\n    return "sup" in str(exc)\n', "sup"),
+        ('def f(t, exc):\n    return TEXTS.get(str(exc), "x")\n', "?"),
+        ('def f(t, exc):\n    m = str(exc)\n    return TEXTS[m]\n', "?"),
+        ('def f(t, exc):\n    match str(exc):\n        case "late":\n            return 1\n', "?"),
     ],
 )  # fmt: skip
 def test_the_guard_finds_a_message_comparison(source: str, literal: str) -> None:
@@ -236,6 +238,7 @@ def test_the_guard_finds_a_message_comparison(source: str, literal: str) -> None
         'def f(exc):\n    return {"error": str(exc)}\n',
         'def f(text):\n    return str(text).startswith("/")\n',
         'def f(exc, name):\n    return str(name) == "x"\n',
+        'def f(exc):\n    m = str(exc)\n    return RULES.get(exc.details["reason"], m)\n',
     ],
 )
 def test_the_guard_lets_other_uses_of_str_pass(source: str) -> None:
@@ -306,6 +309,37 @@ ANSWERS: list[tuple[Callable[[Texts, DomainError], str], DomainError, str]] = [
         RuleExists(REWORDED, rule_id=3),
         "Rule #3 already routes these requests.",
     ),
+    (
+        admin_texts.refusal_text,
+        MemberExists(REWORDED, family="KH-0001", member="Amina"),
+        "This family already has a member called Amina.",
+    ),
+    (
+        admin_texts.refusal_text,
+        ProviderExists(REWORDED, name="KRA"),
+        "There is already a provider called KRA.",
+    ),
+    (
+        admin_texts.refusal_text,
+        DistrictExists(REWORDED, name="Dover"),
+        "There is already a district called Dover.",
+    ),
+    (
+        admin_texts.refusal_text,
+        ProviderInactive(REWORDED, provider="KRA"),
+        "KRA is switched off. Switch it on first.",
+    ),
+    (
+        admin_texts.refusal_text,
+        AlreadyInLot(REWORDED, district="Dover", provider="KRA"),
+        "Dover is already in the Lot of KRA.",
+    ),
+    (
+        admin_texts.refusal_text,
+        StaffInactive(REWORDED, reason="inactive"),
+        "This person is switched off: switch them on first.",
+    ),
+    (admin_texts.refusal_text, Unchanged(REWORDED), "Nothing needed changing."),
 ]
 
 
