@@ -108,11 +108,11 @@ async def reminder_job(context: Any) -> None:
         sleep = RETRY_SLEEP
     else:
         job_health.succeeded(app, JOB_NAME)
+        heartbeat.beat(app, "reminders_at")  # a clock whose every run fails looks stale
     finally:
         state.running = False
     _schedule(app, 0.0 if state.again else sleep)
     state.armed.set()
-    heartbeat.beat(app, "reminders_at")
 
 
 async def _claim_all(app: Any, state: _State) -> datetime | None:

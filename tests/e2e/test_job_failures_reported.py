@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy.exc import OperationalError
 from sqlmodel import select
 
-from bot.delivery import broadcaster, periodic, reminder_clock
+from bot.delivery import broadcaster, heartbeat, periodic, reminder_clock
 from bot.delivery.job_health import FAILED_RUNS
 from localapi import GroupHandle
 from storage.models import NoticeKind, Notification
@@ -87,9 +87,12 @@ async def test_a_reminder_clock_that_keeps_failing_is_reported_once_per_outage(
     monkeypatch.setattr("bot.services.reminders.claim_due", outage)
     context = SimpleNamespace(application=harness.app)
 
+    beats = harness.app.bot_data.extras[heartbeat.BEATS]
+    last_beat = beats.get("reminders_at")
     for _ in range(FAILED_RUNS - 1):
         await reminder_clock.reminder_job(context)
     assert outage.calls == FAILED_RUNS - 1
+    assert beats.get("reminders_at") == last_beat  # failed runs do not look alive to health
     await harness.api.quiet()
     assert reports(harness) == [] and errors.messages == []  # a short outage: nobody told
 
