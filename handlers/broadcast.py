@@ -14,7 +14,7 @@ from bot.delivery import broadcaster, translation
 from bot.i18n import Texts, plain
 from bot.services import audiences, broadcasts
 from bot.services.audiences import Dimension
-from bot.services.broadcasts import Source, Summary
+from bot.services.broadcasts import BroadcastStep, Source, Summary
 from bot.services.errors import (
     DomainError,
     EmptyAudience,
@@ -88,10 +88,10 @@ async def on_staff_message(update: Update, context: SanadContext) -> bool:
     found = await context.db.run(broadcasts.step, person=person)
     if found is None:
         return False
-    broadcast_id, step = found
+    broadcast_id, step = found.broadcast_id, found.step
     typed = message.text or ""
     try:
-        if step == "text":
+        if step is BroadcastStep.TEXT:
             body, kind, file_id, size = _content(message)
             if kind is None and not message.text:
                 raise InvalidInput("empty")
@@ -99,18 +99,18 @@ async def on_staff_message(update: Update, context: SanadContext) -> bool:
                 broadcasts.set_content, person=person, broadcast_id=broadcast_id, text=body,
                 attachment_kind=kind, file_id=file_id, file_size=size,
             )  # fmt: skip
-        elif step == "arrived":
+        elif step is BroadcastStep.ARRIVED:
             await context.db.run(
                 broadcasts.set_arrival, person=person, broadcast_id=broadcast_id, text=plain(typed)
             )
-        elif step.startswith("edit:"):
+        elif step is BroadcastStep.EDIT:
             await context.db.run(
                 broadcasts.set_translation, person=person, broadcast_id=broadcast_id,
-                language=step.split(":", 1)[1], text=typed, source=Source.STAFF,
+                language=found.language, text=typed, source=Source.STAFF,
             )  # fmt: skip
             await _preview(update, context, person, broadcast_id)
             return True
-        elif step == "when":
+        elif step is BroadcastStep.WHEN:
             when = broadcasts.parse_when(plain(typed))  # dates copied from the example
             await _confirm(update, context, person, broadcast_id, when)
             return True
@@ -350,7 +350,7 @@ async def _act(
     db = context.db
     if action == BroadcastAction.AUDIENCE:
         await db.run(broadcasts.expect, person=person, broadcast_id=broadcast_id,
-                     step_name="audience")  # fmt: skip
+                     step=BroadcastStep.AUDIENCE)  # fmt: skip
         await query.answer()
         await _audience(update, context, person, broadcast_id, edit=True)
     elif action == BroadcastAction.DIMENSION and len(rest) == 1:
@@ -370,21 +370,21 @@ async def _act(
         await _audience(update, context, person, broadcast_id, edit=True)
     elif action == BroadcastAction.ARRIVED:
         await db.run(broadcasts.expect, person=person, broadcast_id=broadcast_id,
-                     step_name="arrived")  # fmt: skip
+                     step=BroadcastStep.ARRIVED)  # fmt: skip
         await query.answer()
         await answer(update, text.arrival_prompt(t))
     elif action == BroadcastAction.PREVIEW:
         await _preview(update, context, person, broadcast_id)
     elif action == BroadcastAction.EDIT and len(rest) == 1 and rest[0] in audiences.LANGUAGES:
         await db.run(broadcasts.expect, person=person, broadcast_id=broadcast_id,
-                     step_name=f"edit:{rest[0]}")  # fmt: skip
+                     step=BroadcastStep.EDIT, language=rest[0])  # fmt: skip
         await query.answer()
         await answer(update, text.edit_prompt(t, rest[0]))
     elif action == BroadcastAction.SEND:
         await _confirm(update, context, person, broadcast_id)
     elif action == BroadcastAction.SCHEDULE:
         await db.run(broadcasts.expect, person=person, broadcast_id=broadcast_id,
-                     step_name="when")  # fmt: skip
+                     step=BroadcastStep.WHEN)  # fmt: skip
         await query.answer()
         await answer(update, text.schedule_prompt(t))
     elif action == BroadcastAction.STOP:

@@ -26,6 +26,7 @@ from bot.services import (
     safeguarding_alerts,
     tickets,
 )
+from bot.services.flows import FlowName
 from bot.services.people import Person
 from handlers import calendar_texts, reminder_texts
 from handlers.cards import card_context, danger
@@ -645,7 +646,7 @@ def _error_report(_: Session, notice: Notification, person: Person, t: Texts) ->
 
 def flow_expired_text(t: Texts, flow: str) -> str:
     """Told when a conversation nobody came back to for a day was closed."""
-    if flow == "report":
+    if flow == FlowName.REPORT:
         return t._(
             "You started telling us about a problem yesterday but did not send it, so Sanad "
             "closed it. Nothing was sent to your caseworker. When you are ready, tap "

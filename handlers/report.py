@@ -15,8 +15,8 @@ from telegram.error import BadRequest, TelegramError
 from bot.context import SanadContext
 from bot.delivery import dispatcher
 from bot.i18n import Texts
-from bot.services import flows, intake, tickets
-from bot.services.intake import Reply
+from bot.services import flows, intake, report, tickets
+from bot.services.family_outcome import Outcome, Reply
 from bot.services.safeguarding import Category as Danger
 from bot.services.tickets import Checked, Part
 from handlers.common import answer, keyboard, person_of, texts_for
@@ -101,7 +101,7 @@ def describe_keyboard(t: Texts) -> InlineKeyboardMarkup:
     return keyboard([[(t._("✅ Send"), "rep:send"), (t._("✖️ Cancel"), "rep:cancel")]])
 
 
-def prompt_category(t: Texts, outcome: intake.Outcome) -> tuple[str, InlineKeyboardMarkup]:
+def prompt_category(t: Texts, outcome: Outcome) -> tuple[str, InlineKeyboardMarkup]:
     """Which category? (the wording says when messages were already kept)."""
     prompt = (
         t._("What is this about? Tap the closest one.")
@@ -116,7 +116,7 @@ async def report_command(update: Update, context: SanadContext) -> None:
     if update.callback_query is not None:
         await update.callback_query.answer()
     person = person_of(update, context)
-    outcome = await context.db.run(intake.start_report, person=person)
+    outcome = await context.db.run(report.start_report, person=person)
     await answer(update, *prompt_category(texts_for(update, context), outcome))
 
 
@@ -127,7 +127,7 @@ async def category_button(update: Update, context: SanadContext) -> None:
     person = person_of(update, context)
     t = texts_for(update, context)
     code = query.data.split(":", 2)[2]
-    outcome = await context.db.run(intake.choose_category, person=person, code=code)
+    outcome = await context.db.run(report.choose_category, person=person, code=code)
     if outcome.reply is Reply.STALE or outcome.category is None:
         await stale(query, t)
         return
@@ -156,7 +156,7 @@ async def send_button(update: Update, context: SanadContext) -> None:
     assert query is not None
     person = person_of(update, context)
     t = texts_for(update, context)
-    outcome = await context.db.run(intake.review, person=person)
+    outcome = await context.db.run(report.review, person=person)
     if outcome.reply is Reply.STALE:
         await stale(query, t)
         return
@@ -194,7 +194,7 @@ async def more_button(update: Update, context: SanadContext) -> None:
     assert query is not None
     person = person_of(update, context)
     t = texts_for(update, context)
-    outcome = await context.db.run(intake.describe_more, person=person)
+    outcome = await context.db.run(report.describe_more, person=person)
     if outcome.reply is Reply.STALE:
         await stale(query, t)
         return
@@ -244,7 +244,7 @@ async def confirm_button(update: Update, context: SanadContext) -> None:
     person = person_of(update, context)
     t = texts_for(update, context)
     now = utcnow()
-    outcome = await context.db.run(intake.confirm, person=person, now=now)
+    outcome = await context.db.run(report.confirm, person=person, now=now)
     if outcome.opened is None:
         await stale(query, t)
         return
@@ -328,7 +328,7 @@ async def on_family_message(update: Update, context: SanadContext) -> None:
     await render_arrival(update, context, outcome)
 
 
-async def render_arrival(update: Update, context: SanadContext, outcome: intake.Outcome) -> None:
+async def render_arrival(update: Update, context: SanadContext, outcome: Outcome) -> None:
     """Tells the family where their message went."""
     person = person_of(update, context)
     t = texts_for(update, context)
@@ -372,7 +372,7 @@ async def render_arrival(update: Update, context: SanadContext, outcome: intake.
         await render_added(update, context, outcome)
 
 
-async def render_added(update: Update, context: SanadContext, outcome: intake.Outcome) -> None:
+async def render_added(update: Update, context: SanadContext, outcome: Outcome) -> None:
     """Where messages added to a request went (or why they could not be added)."""
     person = person_of(update, context)
     t = texts_for(update, context)

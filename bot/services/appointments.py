@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
@@ -484,7 +485,24 @@ def provider_counts(
 
 # ---------------------------------------------------------------- the button flow
 
-ADD_FLOW = "diary_add"
+ADD_FLOW = flows.FlowName.DIARY_ADD
+
+
+@dataclass(frozen=True)
+class AddDraft:
+    """The "add an appointment" flow's draft, as kept in ``Flow.data`` (key ``household_id``,
+    unchanged so a flow begun before an upgrade carries on)."""
+
+    household_id: int
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> AddDraft:
+        """Reads the stored draft (0 when the household is missing)."""
+        return cls(int(data.get("household_id") or 0))
+
+    def to_data(self) -> dict[str, Any]:
+        """The draft as stored."""
+        return {"household_id": self.household_id}
 
 
 def start_adding(session: Session, *, person: Person, household_id: int) -> str:
@@ -492,7 +510,8 @@ def start_adding(session: Session, *, person: Person, household_id: int) -> str:
     household = session.get(Household, household_id)
     if household is None or not holds(session, person, household):
         raise NotFound("family", family=str(household_id))
-    flows.start(session, person.telegram_user_id, ADD_FLOW, household_id=household.id)
+    draft = AddDraft(household.id or 0)
+    flows.start(session, person.telegram_user_id, ADD_FLOW, **draft.to_data())
     return household.reference
 
 
@@ -519,7 +538,7 @@ def add_from_flow(
         person=person,
         details=details,
         policy=policy,
-        household_id=int(flow.data.get("household_id") or 0),
+        household_id=AddDraft.from_data(flow.data).household_id,
         now=now,
         source=source,
     )

@@ -8,8 +8,10 @@ short transaction, in batches by member id, so a restart resumes where the last 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -45,7 +47,7 @@ from storage.models import (
 )
 from storage.types import utcnow
 
-FLOW = "broadcast"
+FLOW = flows.FlowName.BROADCAST
 MAX_TEXT = 8000  # split into Telegram-sized parts when sent; longer is refused with the count
 MAX_CAPTION = 1024  # Telegram's caption limit
 MAX_FILE_BYTES = 20 * 1024 * 1024  # what a bot may take in from a chat
@@ -62,6 +64,53 @@ class Source:
     MACHINE = "machine"
     STAFF = "staff"
     ORIGINAL = "original"  # no translation available: the original is sent
+
+
+class BroadcastStep(StrEnum):
+    """Where a coordinator composing a broadcast is: what their next typed message is."""
+
+    TEXT = "text"  # the notice itself: text, or one photo or document with a caption
+    AUDIENCE = "audience"  # choosing with buttons: a typed message is not for the broadcast
+    ARRIVED = "arrived"  # two dates: the arrival cohort
+    EDIT = "edit"  # their own text for one language (stored as "edit:<language>")
+    WHEN = "when"  # the date and time of a scheduled send
+
+
+@dataclass(frozen=True)
+class ComposeState:
+    """The broadcast flow's draft, read from and written to its ``Flow.data`` (keys ``id``
+    and ``step``, as stored since the flow began, so a composition survives an upgrade)."""
+
+    broadcast_id: int
+    step: BroadcastStep | None  # None: a step this version does not know (typing is ignored)
+    language: str = ""  # the language being rewritten, at EDIT
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> ComposeState:
+        """Reads the stored draft."""
+        raw = str(data.get("step") or "")
+        broadcast_id = int(data.get("id") or 0)
+        prefix = f"{BroadcastStep.EDIT}:"
+        if raw.startswith(prefix):
+            return cls(broadcast_id, BroadcastStep.EDIT, raw.removeprefix(prefix))
+        try:
+            step = BroadcastStep(raw)
+        except ValueError:
+            step = None
+        return cls(broadcast_id, None if step is BroadcastStep.EDIT else step)
+
+    def to_data(self) -> dict[str, Any]:
+        """The draft as stored (``step`` carries the language at EDIT)."""
+        if self.step is BroadcastStep.EDIT:
+            step = f"{BroadcastStep.EDIT}:{self.language}"
+        else:
+            step = str(self.step or "")
+        return {"id": self.broadcast_id, "step": step}
+
+
+def _compose(session: Session, person: Person, state: ComposeState) -> None:
+    """Starts (or moves) the person's broadcast flow to ``state``."""
+    flows.start(session, person.telegram_user_id, FLOW, **state.to_data())
 
 
 def _coordinator(person: Person) -> int:
@@ -100,23 +149,30 @@ def start(session: Session, *, person: Person, now: datetime | None = None) -> i
     draft = Broadcast(key=secrets.token_hex(16), created_by=staff_id, created_at=now or utcnow())
     session.add(draft)
     session.flush()
-    flows.start(session, person.telegram_user_id, FLOW, id=draft.id, step="text")
+    _compose(session, person, ComposeState(draft.id or 0, BroadcastStep.TEXT))
     return draft.id or 0
 
 
-def step(session: Session, *, person: Person) -> tuple[int, str] | None:
-    """(broadcast id, step) when the person is in the broadcast flow, else None."""
+def step(session: Session, *, person: Person) -> ComposeState | None:
+    """Where the person is in the broadcast flow; None outside it."""
     flow = flows.active(session, person.telegram_user_id, FLOW)
     if flow is None:
         return None
-    return int(flow.data.get("id") or 0), str(flow.data.get("step") or "")
+    return ComposeState.from_data(flow.data)
 
 
-def expect(session: Session, *, person: Person, broadcast_id: int, step_name: str) -> None:
-    """The coordinator's next typed message answers ``step_name`` (arrival dates, a
-    translation, the time)."""
+def expect(
+    session: Session,
+    *,
+    person: Person,
+    broadcast_id: int,
+    step: BroadcastStep,
+    language: str = "",
+) -> None:
+    """The coordinator's next typed message answers ``step`` (arrival dates, the ``language``
+    text, the time)."""
     _draft(session, person, broadcast_id)
-    flows.start(session, person.telegram_user_id, FLOW, id=broadcast_id, step=step_name)
+    _compose(session, person, ComposeState(broadcast_id, step, language))
 
 
 def set_content(
@@ -149,7 +205,7 @@ def set_content(
     draft.attachment_kind, draft.attachment_file_id = attachment_kind, file_id
     draft.translations = {}
     session.add(draft)
-    flows.start(session, person.telegram_user_id, FLOW, id=broadcast_id, step="audience")
+    _compose(session, person, ComposeState(broadcast_id, BroadcastStep.AUDIENCE))
     return draft
 
 
@@ -192,7 +248,7 @@ def set_arrival(session: Session, *, person: Person, broadcast_id: int, text: st
     draft.audience = {**audiences.normalise(draft.audience), "arrived": [start_on, end_on]}
     draft.translations = {}
     session.add(draft)
-    flows.start(session, person.telegram_user_id, FLOW, id=broadcast_id, step="audience")
+    _compose(session, person, ComposeState(broadcast_id, BroadcastStep.AUDIENCE))
     return draft
 
 
@@ -255,7 +311,7 @@ def set_translation(
         language: {"text": text, "source": source, "model": model},
     }
     session.add(draft)
-    flows.start(session, person.telegram_user_id, FLOW, id=broadcast_id, step="audience")
+    _compose(session, person, ComposeState(broadcast_id, BroadcastStep.AUDIENCE))
     return draft
 
 

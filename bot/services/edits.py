@@ -6,13 +6,14 @@ through the outbox, and the handler renders the :class:`EditOutcome` to the fami
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
 from sqlmodel import Session, select
 
-from bot.services import audit, flows, intake, outbox, tickets
+from bot.services import audit, flows, intake, outbox, report, tickets
+from bot.services.flows import FlowName
 from bot.services.people import Person
 from bot.services.routing import staff_recipients
 from bot.services.tickets import Checked
@@ -111,15 +112,20 @@ def _correct(session: Session, message: TicketMessage, text: str, edited_at: dat
 def _in_flow(session: Session, person: Person, text: str, source: Source) -> Edited:
     """Corrects a message still kept in the person's draft or "which request?" wait."""
     flow = flows.current(session, person.telegram_user_id)
-    if flow is None or flow.name not in ("report", "attach"):
+    draft: report.ReportDraft | intake.Waiting
+    if flow is not None and flow.name == FlowName.REPORT:
+        draft = report.ReportDraft.from_data(flow.data)
+    elif flow is not None and flow.name == FlowName.ATTACH:
+        draft = intake.Waiting.from_data(flow.data)
+    else:
         return Edited.NOT_KEPT
-    parts = [dict(p) for p in flow.data.get("parts", [])]
-    found = [p for p in parts if (p.get("source_chat_id"), p.get("source_message_id")) == source]
+    found = {
+        i for i, p in enumerate(draft.parts) if (p.source_chat_id, p.source_message_id) == source
+    }
     if not found:
         return Edited.NOT_KEPT
-    if all(p.get("text") == text for p in found):
+    if all(draft.parts[i].text == text for i in found):
         return Edited.NOTHING
-    for part in found:
-        part["text"] = text
-    flows.update(session, flow, parts=parts)
-    return Edited.IN_REPORT if flow.name == "report" else Edited.IN_WAIT
+    draft.parts = [replace(p, text=text) if i in found else p for i, p in enumerate(draft.parts)]
+    flows.update(session, flow, **draft.to_data())
+    return Edited.IN_REPORT if flow.name == FlowName.REPORT else Edited.IN_WAIT

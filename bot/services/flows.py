@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import bindparam
@@ -9,6 +10,20 @@ from sqlmodel import Session, col, select
 
 from storage.models import Flow
 from storage.types import utcnow
+
+
+class FlowName(StrEnum):
+    """Every multi-step conversation, by the name stored in its row (``Flow.name``)."""
+
+    REPORT = "report"  # a family reporting a problem (bot/services/report.py)
+    ATTACH = "attach"  # a family's message waiting for "which request?"
+    FAMILY_ADD = "family_add"  # a family adding to a request they picked
+    STAFF_REPLY = "staff_reply"  # staff writing an answer to a family
+    STAFF_NOTE = "staff_note"  # staff writing an internal note
+    DIARY_ADD = "diary_add"  # staff typing an external appointment's details
+    BROADCAST = "broadcast"  # a coordinator composing a notice to families
+    ADMIN = "admin"  # a coordinator's typed step of reference data or an invite
+
 
 # Built once (every family message asks): building a lookup costs more than running it.
 _OF_PERSON = select(Flow).where(col(Flow.telegram_user_id) == bindparam("person"))

@@ -1,4 +1,5 @@
-"""What a family's message or tap does, one transaction per intent: arrive, report, attach.
+"""What a family's message or tap does, one transaction per intent: a message arrives, the
+"which request?" answer, writing about one request. The report conversation is report.py.
 
 Each function takes a session (run it with ``Database.run``) and returns an :class:`Outcome`
 that the Telegram handler renders; none of them sends anything, so a retry is always safe.
@@ -6,70 +7,75 @@ that the Telegram handler renders; none of them sends anything, so a retry is al
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlmodel import Session
 
-from bot.services import accounts, categories, flows, tickets
+from bot.services import accounts, flows, report, tickets
 from bot.services.errors import Conflict, DomainError, InvalidInput, NotFound
+from bot.services.family_outcome import Outcome as Outcome
+from bot.services.family_outcome import Reply as Reply
+from bot.services.flows import FlowName
 from bot.services.people import Person
 from bot.services.safeguarding import DangerLevel
-from bot.services.tickets import Checked, Opened, Part
+from bot.services.tickets import Checked, Part
 from storage.models import Category, Flow, Ticket, TicketMessage, TicketStatus
 
 Source = tuple[int, int]  # (chat id, message id) of a family's Telegram message
 
 
-class Reply(StrEnum):
-    """What the family is told after an intent."""
-
-    NOTHING = "nothing"  # a redelivered update or an edit already taken in
-    STALE = "stale"  # the button's moment has passed
-    KEPT_AT_CATEGORY = "kept_at_category"  # kept in the draft; still choosing a category
-    KEPT_IN_DRAFT = "kept_in_draft"  # kept in the draft while describing
-    TOO_LARGE = "too_large"  # a file the bot cannot fetch
-    UNSUPPORTED = "unsupported"  # a kind of message a request can't hold
-    ASK_CATEGORY = "ask_category"  # a report started: which category?
-    ASK_WHICH = "ask_which"  # several open requests: which one?
-    ADDED = "added"  # joined one of the family's requests
-    CLOSED = "closed"  # that request is resolved: offer to reopen
-    NOT_ADDED = "not_added"  # the request is gone or not theirs
-    DESCRIBE = "describe"  # a category was chosen: describe the problem
-    EMPTY = "empty"  # Send with nothing written yet
-    CONFIRM = "confirm"  # ready: confirm sending
-    OPENED = "opened"  # the request was opened
-    WRITE = "write"  # the next message goes to the chosen request
-
-
 @dataclass
-class Outcome:
-    """The result of one intent, with what rendering it needs."""
+class Waiting:
+    """Messages waiting for "which request?", as stored in their flow row."""
 
-    reply: Reply
-    checked: Checked = field(default_factory=lambda: Checked(DangerLevel.NONE))
-    seen: bool = False
-    in_report: bool = False
-    at_category: bool = False
-    options: list[Category] = field(default_factory=list)
-    labels: list[tuple[int, str, Category | None]] = field(default_factory=list)
-    ticket_id: int | None = None
-    reference: str = ""
-    category: Category | None = None
-    parts: int = 0
-    opened: Opened | None = None
+    parts: list[Part] = field(default_factory=list)
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> Waiting:
+        """Reads an ``attach`` flow row's data."""
+        return cls([Part(**part) for part in data.get("parts", [])])
+
+    def to_data(self) -> dict[str, Any]:
+        """The flow row's data, as Sanad has always stored it."""
+        return {"parts": [asdict(part) for part in self.parts]}
+
+
+@dataclass(frozen=True)
+class Adding:
+    """The request a family chose to write about, as stored in its flow row."""
+
+    ticket_id: int
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> Adding:
+        """Reads a ``family_add`` flow row's data."""
+        return cls(int(data["ticket_id"]))
+
+    def to_data(self) -> dict[str, Any]:
+        """The flow row's data, as Sanad has always stored it."""
+        return {"ticket_id": self.ticket_id}
 
 
 # ---------------------------------------------------------------- a message arrives
 
 
-def _in_flow(flow_data: dict[str, Any], source: Source) -> bool:
+def kept_parts(flow: Flow | None) -> list[Part]:
+    """The messages a flow keeps unsent: a report's draft or a "which request?" wait."""
+    if flow is None:
+        return []
+    if flow.name == FlowName.REPORT:
+        return report.ReportDraft.from_data(flow.data).parts
+    if flow.name == FlowName.ATTACH:
+        return Waiting.from_data(flow.data).parts
+    return []
+
+
+def _in_flow(flow: Flow | None, source: Source) -> bool:
     """Whether a message is already kept in a draft or a "which request?" wait."""
     return any(
-        (p.get("source_chat_id"), p.get("source_message_id")) == source
-        for p in flow_data.get("parts", [])
+        (part.source_chat_id, part.source_message_id) == source for part in kept_parts(flow)
     )
 
 
@@ -99,19 +105,18 @@ class _Lookups:
         return self._linked[reply_to]
 
 
-def _known_ticket(
-    lookups: _Lookups, flow_name: str, flow_data: dict[str, Any], reply_to: int | None
-) -> int | None:
+def _known_ticket(lookups: _Lookups, flow: Flow | None, reply_to: int | None) -> int | None:
     """The request a message will join, when that is already clear as it arrives."""
-    if flow_name == "report":
+    flow_name = flow.name if flow is not None else ""
+    if flow_name == FlowName.REPORT:
         return None  # a draft: no request yet
-    if flow_name == "family_add":
-        return int(flow_data["ticket_id"])
+    if flow is not None and flow_name == FlowName.FAMILY_ADD:
+        return Adding.from_data(flow.data).ticket_id
     if reply_to is not None:
         linked = lookups.linked(reply_to)
         if linked is not None:
             return linked
-    if flow_name == "attach":
+    if flow_name == FlowName.ATTACH:
         return None  # waiting for "which request?"
     open_tickets = lookups.open_tickets()
     return open_tickets[0].id if len(open_tickets) == 1 else None
@@ -144,16 +149,15 @@ def family_message(
     """Any family message: triaged first, then kept in a draft, added to a request, or the
     start of one. ``part`` is None for a file too large (``too_large``) or an unusable kind."""
     flow = flows.current(session, person.telegram_user_id)
-    flow_name, flow_data = (flow.name, dict(flow.data)) if flow else ("", {})
-    seen = tickets.already_stored(session, *source) or _in_flow(flow_data, source)
+    flow_name = flow.name if flow is not None else ""
+    seen = tickets.already_stored(session, *source) or _in_flow(flow, source)
     lookups = _Lookups(session, person, source[0])
-    target = _known_ticket(lookups, flow_name, flow_data, reply_to)
+    target = _known_ticket(lookups, flow, reply_to)
     checked = triage(session, person=person, text=text, source=source, ticket_id=target)
     if seen:
         return Outcome(Reply.NOTHING, checked, seen=True)
-    if flow_name == "report":
-        assert flow is not None
-        return _keep_in_draft(session, flow, part, too_large, checked)
+    if flow is not None and flow_name == FlowName.REPORT:
+        return report.keep(session, flow, part, too_large, checked)
     if too_large:
         return Outcome(Reply.TOO_LARGE, checked)
     if part is None:
@@ -161,23 +165,23 @@ def family_message(
     # Triage above found nothing in these very words: adding them need not check them again.
     clean = text.strip() and part.text == text and checked.level is DangerLevel.NONE
     harmless = part if clean else None
-    if flow_name == "family_add":
-        ticket_id = int(flow_data["ticket_id"])
+    if flow is not None and flow_name == FlowName.FAMILY_ADD:
+        ticket_id = Adding.from_data(flow.data).ticket_id
         return _add(session, person, ticket_id, [part], checked, flow, harmless)
     if reply_to is not None:
         linked = lookups.linked(reply_to)
         if linked is not None:
             return _add(session, person, linked, [part], checked, flow, harmless)
-    waiting = [Part(**p) for p in flow_data.get("parts", [])] if flow_name == "attach" else []
+    waiting = kept_parts(flow) if flow_name == FlowName.ATTACH else []
     open_tickets = lookups.open_tickets()
     if not open_tickets:
-        return _start_report(session, person, [*waiting, part], checked)
+        return report.begin(session, person, [*waiting, part], checked)
     if len(open_tickets) == 1:
         ticket_id = open_tickets[0].id or 0
         return _add(session, person, ticket_id, [*waiting, part], checked, flow, harmless)
     # Still waiting for "which request?": keep every message sent meanwhile.
-    parts = [asdict(p) for p in [*waiting, part]]
-    flows.start(session, person.telegram_user_id, "attach", parts=parts)
+    wait = Waiting([*waiting, part])
+    flows.start(session, person.telegram_user_id, FlowName.ATTACH, **wait.to_data())
     labels = [
         (tk.id or 0, tk.reference, session.get(Category, tk.category_id))
         for tk in open_tickets[:6]
@@ -216,22 +220,6 @@ def text_arrives(
     return Arrival(person, outcome)
 
 
-def _keep_in_draft(
-    session: Session, flow: Any, part: Part | None, too_large: bool, checked: Checked
-) -> Outcome:
-    """A message while a report is being written: kept in it (never dropped)."""
-    at_category = flow.data.get("step") == "category"
-    options = categories.active_categories(session) if at_category else []
-    reply = Reply.KEPT_AT_CATEGORY if at_category else Reply.KEPT_IN_DRAFT
-    if too_large:
-        reply = Reply.TOO_LARGE
-    elif part is None:
-        reply = Reply.UNSUPPORTED
-    else:
-        flows.update(session, flow, parts=[*flow.data.get("parts", []), asdict(part)])
-    return Outcome(reply, checked, in_report=True, at_category=at_category, options=options)
-
-
 def _add(
     session: Session,
     person: Person,
@@ -265,84 +253,17 @@ def _add(
     )
 
 
-def _start_report(
-    session: Session, person: Person, parts: list[Part], checked: Checked | None = None
-) -> Outcome:
-    """Starts (or restarts) a report, keeping messages already sent; asks for the category."""
-    kept = [asdict(part) for part in parts]
-    flows.start(session, person.telegram_user_id, "report", step="category", parts=kept)
-    return Outcome(
-        Reply.ASK_CATEGORY,
-        checked or Checked(DangerLevel.NONE),
-        options=categories.active_categories(session),
-        parts=len(kept),
-    )
-
-
-# ---------------------------------------------------------------- the report flow
-
-
-def start_report(session: Session, *, person: Person) -> Outcome:
-    """/report: a fresh draft; which category?"""
-    return _start_report(session, person, [])
-
-
-def choose_category(session: Session, *, person: Person, code: str) -> Outcome:
-    """A category was chosen: now describe it."""
-    flow = flows.active(session, person.telegram_user_id, "report")
-    try:
-        category = categories.by_code(session, code)
-    except NotFound:
-        return Outcome(Reply.STALE)
-    if flow is None:
-        return Outcome(Reply.STALE)
-    flows.update(session, flow, step="describe", category=code)
-    return Outcome(Reply.DESCRIBE, category=category, parts=len(flow.data.get("parts", [])))
-
-
-def review(session: Session, *, person: Person) -> Outcome:
-    """Send: something to send? Then ask to confirm."""
-    flow = flows.active(session, person.telegram_user_id, "report", "describe")
-    if flow is None:
-        return Outcome(Reply.STALE)
-    parts = len(flow.data.get("parts", []))
-    if not parts:
-        return Outcome(Reply.EMPTY)
-    category = categories.by_code(session, flow.data["category"])
-    flows.update(session, flow, step="confirm")
-    return Outcome(Reply.CONFIRM, category=category, parts=parts)
-
-
-def describe_more(session: Session, *, person: Person) -> Outcome:
-    """Add more: back to describing."""
-    flow = flows.active(session, person.telegram_user_id, "report")
-    if flow is None:
-        return Outcome(Reply.STALE)
-    flows.update(session, flow, step="describe")
-    return Outcome(Reply.DESCRIBE)
-
-
-def confirm(session: Session, *, person: Person, now: datetime) -> Outcome:
-    """Yes, send it: opens the request and routes it; the draft is gone."""
-    flow = flows.active(session, person.telegram_user_id, "report", "confirm")
-    if flow is None:
-        return Outcome(Reply.STALE)
-    parts = [Part(**p) for p in flow.data.get("parts", [])]
-    opened = tickets.open_ticket(
-        session, person=person, category=flow.data["category"], parts=parts, now=now
-    )
-    flows.clear(session, person.telegram_user_id)
-    return Outcome(Reply.OPENED, ticket_id=opened.ticket.id, opened=opened)
+# ---------------------------------------------------------------- "which request?"
 
 
 def attach(session: Session, *, person: Person, target: str) -> Outcome:
     """Which request the waiting messages are about: an open one, or a new one ("new")."""
-    flow = flows.active(session, person.telegram_user_id, "attach")
+    flow = flows.active(session, person.telegram_user_id, FlowName.ATTACH)
     if flow is None:
         return Outcome(Reply.STALE)
-    parts = [Part(**p) for p in flow.data.get("parts", [])]
+    parts = Waiting.from_data(flow.data).parts
     if target == "new":
-        return _start_report(session, person, parts)
+        return report.begin(session, person, parts)
     if not target.isdigit():
         return Outcome(Reply.NOTHING)
     return _add(session, person, int(target), parts, Checked(DangerLevel.NONE), flow)
@@ -380,7 +301,8 @@ def write_about(session: Session, *, person: Person, ticket_id: int) -> Outcome:
     if ticket.status == TicketStatus.RESOLVED:
         flows.clear(session, person.telegram_user_id)
         return Outcome(Reply.CLOSED, ticket_id=ticket_id)
-    flows.start(session, person.telegram_user_id, "family_add", ticket_id=ticket_id)
+    adding = Adding(ticket_id)
+    flows.start(session, person.telegram_user_id, FlowName.FAMILY_ADD, **adding.to_data())
     return Outcome(Reply.WRITE, ticket_id=ticket_id, reference=tickets.reference(ticket_id))
 
 

@@ -6,6 +6,7 @@ Every change is audited without names; ``person=None`` means the admin command l
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -52,7 +53,7 @@ from storage.types import utcnow
 
 MAX_NAME = 80  # a provider, district or person's name; longer is a paste gone wrong
 PAGE = 8  # households or staff per page of buttons
-FLOW = "admin"  # the typed step of a coordinator's reference-data or invite flow
+FLOW = flows.FlowName.ADMIN  # the typed step of a coordinator's reference-data or invite flow
 OPEN = (TicketStatus.RECEIVED, TicketStatus.WITH_CASEWORKER, TicketStatus.WAITING_FAMILY)
 
 
@@ -855,10 +856,44 @@ def expect_typing(session: Session, *, person: Person, step: TypedStep, **data: 
     flows.start(session, person.telegram_user_id, FLOW, step=str(step), **data)
 
 
-def typing_step(session: Session, telegram_user_id: int) -> dict[str, Any] | None:
+@dataclass(frozen=True)
+class AdminDraft:
+    """The admin flow's data as stored in ``Flow.data`` (keys unchanged, so a step begun
+    before an upgrade carries on); each field is set only by the steps that use it."""
+
+    step: str  # a TypedStep's value, or NEW_PROVIDER_DISTRICT (a district is being picked)
+    provider_id: int | None = None  # RENAME_PROVIDER, STAFF_NAME
+    household_id: int = 0  # MEMBER_NAME
+    role: str | None = None  # STAFF_NAME
+    provider_name: str = ""  # NEW_PROVIDER_DISTRICT: the name typed
+    name_message: int | None = None  # NEW_PROVIDER_DISTRICT: the message the name came in
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> AdminDraft:
+        """Reads the stored data."""
+        provider_id, name_message = data.get("provider_id"), data.get("name_message")
+        return cls(
+            step=str(data.get("step")),
+            provider_id=int(provider_id) if provider_id else None,
+            household_id=int(data.get("household_id") or 0),
+            role=str(data["role"]) if data.get("role") is not None else None,
+            provider_name=str(data.get("provider_name") or ""),
+            name_message=int(name_message) if name_message is not None else None,
+        )
+
+    @property
+    def typed(self) -> TypedStep | None:
+        """The typed step, when the step is one (not a district being picked)."""
+        try:
+            return TypedStep(self.step)
+        except ValueError:
+            return None
+
+
+def typing_step(session: Session, telegram_user_id: int) -> AdminDraft | None:
     """The typed step the person is at, with its data; None outside the flow."""
     flow = flows.active(session, telegram_user_id, FLOW)
-    return dict(flow.data) if flow is not None else None
+    return AdminDraft.from_data(flow.data) if flow is not None else None
 
 
 def stop_typing(session: Session, telegram_user_id: int) -> None:
@@ -903,19 +938,19 @@ def handle_typed(
         return Typed(step, earlier=earlier)
     if source is not None and (change := _earlier(session, source, TYPED)) is not None:
         return _typed_again(session, change)
-    data = typing_step(session, person.telegram_user_id)
-    if data is None:
+    draft = typing_step(session, person.telegram_user_id)
+    if draft is None:
         return None
     if (
         source is not None
-        and data.get("step") == NEW_PROVIDER_DISTRICT
-        and data.get("name_message") == source[1]
+        and draft.step == NEW_PROVIDER_DISTRICT
+        and draft.name_message == source[1]
     ):  # the name handled again while its first district is being picked: ask again
-        return Typed(TypedStep.PROVIDER_NAME, name=str(data.get("provider_name") or ""))
-    try:
-        step = TypedStep(str(data.get("step")))
-    except ValueError:
+        return Typed(TypedStep.PROVIDER_NAME, name=draft.provider_name)
+    typed = draft.typed
+    if typed is None:
         return None
+    step = typed
     require_coordinator(person)
     done: Typed
     if step == TypedStep.PROVIDER_NAME:
@@ -931,7 +966,7 @@ def handle_typed(
         return Typed(step, name=name)
     if step == TypedStep.RENAME_PROVIDER:
         provider = rename_provider(
-            session, person=person, provider_id=int(data.get("provider_id") or 0), name=text
+            session, person=person, provider_id=draft.provider_id or 0, name=text
         )
         done = Typed(step, name=provider.name)
         if source is not None:
@@ -957,7 +992,7 @@ def handle_typed(
         issued = add_member_and_invite(
             session,
             person=person,
-            household_id=int(data.get("household_id") or 0),
+            household_id=draft.household_id,
             name=text,
             ttl_days=ttl_days,
         )
@@ -965,12 +1000,11 @@ def handle_typed(
         if source is not None:
             invites.mark_source(session, issued.invite.invite_id, source)
     else:
-        provider_id = data.get("provider_id")
         issued = add_staff_and_invite(
             session,
             person=person,
-            role=StaffRole(str(data.get("role"))),
-            provider_id=int(provider_id) if provider_id else None,
+            role=StaffRole(str(draft.role)),
+            provider_id=draft.provider_id,
             name=text,
             ttl_days=ttl_days,
         )
@@ -998,12 +1032,12 @@ def new_provider_name(session: Session, person: Person, name_message: int | None
     """The name typed for a provider being added (in message ``name_message``, when given);
     NotFound when that step is not under way."""
     require_coordinator(person)
-    flow = flows.active(session, person.telegram_user_id, FLOW)
-    if flow is None or flow.data.get("step") != NEW_PROVIDER_DISTRICT:
+    draft = typing_step(session, person.telegram_user_id)
+    if draft is None or draft.step != NEW_PROVIDER_DISTRICT:
         raise NotFound("provider flow", reason="flow")
-    if name_message is not None and flow.data.get("name_message") != name_message:
+    if name_message is not None and draft.name_message != name_message:
         raise NotFound("provider flow", reason="flow")  # a button of an earlier, left flow
-    return str(flow.data.get("provider_name") or "")
+    return draft.provider_name
 
 
 def add_provider_from_flow(

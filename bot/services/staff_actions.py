@@ -6,13 +6,16 @@ handler renders; none of them sends anything, so a retry is always safe.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from sqlmodel import Session
 
 from bot.services import flows, saved_replies, tickets
 from bot.services.errors import DomainError, InvalidInput, TicketResolved
+from bot.services.flows import FlowName
 from bot.services.people import Person
 from bot.services.translation import Translation
 from storage.models import Staff, Ticket, TicketMessage, TicketStatus
@@ -23,8 +26,25 @@ Source = tuple[int, int]  # (chat id, message id) of a member of staff's Telegra
 class Writing(StrEnum):
     """What the next message of a member of staff is (the name of their flow)."""
 
-    REPLY = "staff_reply"  # an answer to the family
-    NOTE = "staff_note"  # an internal note, never sent to the family
+    REPLY = FlowName.STAFF_REPLY.value  # an answer to the family
+    NOTE = FlowName.STAFF_NOTE.value  # an internal note, never sent to the family
+
+
+@dataclass(frozen=True)
+class WritingDraft:
+    """A reply or note flow's draft, as kept in ``Flow.data`` (key ``ticket_id``, unchanged so
+    a reply begun before an upgrade is still sent to its ticket)."""
+
+    ticket_id: int
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> WritingDraft:
+        """Reads the stored draft."""
+        return cls(int(data["ticket_id"]))
+
+    def to_data(self) -> dict[str, Any]:
+        """The draft as stored."""
+        return {"ticket_id": self.ticket_id}
 
 
 class Written(StrEnum):
@@ -52,7 +72,7 @@ def start_writing(session: Session, *, person: Person, ticket_id: int, kind: Wri
     ticket, _ = tickets.get_visible(session, person, ticket_id)
     if kind is Writing.REPLY and ticket.status == TicketStatus.RESOLVED:
         raise TicketResolved("resolved")
-    flows.start(session, person.telegram_user_id, kind.value, ticket_id=ticket_id)
+    flows.start(session, person.telegram_user_id, kind.value, **WritingDraft(ticket_id).to_data())
 
 
 def write(
@@ -86,7 +106,7 @@ def staff_message(
     """Staff text: a reply or note in progress, a Telegram reply to a ticket, or neither."""
     flow = flows.current(session, person.telegram_user_id)
     if flow is not None and flow.name in (Writing.REPLY, Writing.NOTE):
-        ticket_id = int(flow.data["ticket_id"])
+        ticket_id = WritingDraft.from_data(flow.data).ticket_id
         note = flow.name == Writing.NOTE
         return write(
             session, person=person, ticket_id=ticket_id, text=text, note=note, source=source
