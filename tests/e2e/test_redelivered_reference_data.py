@@ -7,9 +7,12 @@ sending the same message or the same callback query again.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlmodel import select
 
 from bot.services import reference_data
+from localapi import UserHandle
 from storage.models import AuditEvent, District, Provider
 from tests.e2e.conftest import Harness
 from tests.e2e.test_redelivered_staff_commands import count, redeliver, repress
@@ -36,6 +39,29 @@ def _audited(harness: Harness, action: str) -> int:
 def _refused(text: str) -> bool:
     """Whether a bot message reads as a refusal or an error."""
     return any(word in text for word in REFUSALS)
+
+
+@dataclass(frozen=True)
+class Moved:
+    """Dover picked for East Kent Support, then "Move it" pressed: the presses and their data."""
+
+    question_id: int
+    pick: str
+    picked: str  # the callback query id of the pick
+    ask_id: int
+    move: str
+    moved: str  # the callback query id of the confirm
+
+
+async def _pick_dover_and_move(kim: UserHandle, question_text: str) -> Moved:
+    """Picks Dover on the question, then confirms taking it from Kent Refugee Action."""
+    question = await kim.wait_for(question_text)
+    pick = next(d for label, d in question.buttons if label == "Dover")
+    picked = kim.press(question.message_id, pick)
+    ask = await kim.wait_for("Dover is in the Lot of Kent Refugee Action. Move it to East")
+    move = next(d for label, d in ask.buttons if "Move it" in label)
+    moved = kim.press(ask.message_id, move)
+    return Moved(question.message_id, pick, picked, ask.message_id, move, moved)
 
 
 async def test_a_redelivered_district_name_adds_once_and_says_so_again(
@@ -103,18 +129,13 @@ async def test_a_new_provider_taking_a_district_is_added_once_after_the_confirm(
     kim.press_button("Add a provider")
     await kim.wait_for("Type the new provider's name.")
     kim.send_text("East Kent Support")
-    question = await kim.wait_for("Which district does East Kent Support hold first?")
-    pick = next(d for label, d in question.buttons if label == "Dover")
-    picked = kim.press(question.message_id, pick)
-    ask = await kim.wait_for("Dover is in the Lot of Kent Refugee Action. Move it to East")
-    move = next(d for label, d in ask.buttons if "Move it" in label)
-    moved = kim.press(ask.message_id, move)
+    m = await _pick_dover_and_move(kim, "Which district does East Kent Support hold first?")
     done = await kim.wait_for("East Kent Support is added.")
     assert "Kent Refugee Action no longer holds it" in done.text
-    mark = repress(harness, kim, moved, ask.message_id, move)
+    mark = repress(harness, kim, m.moved, m.ask_id, m.move)
     again = await kim.wait_for("East Kent Support is added.", since=mark)
     assert again.text == done.text
-    mark = repress(harness, kim, picked, question.message_id, pick)  # the first pick again
+    mark = repress(harness, kim, m.picked, m.question_id, m.pick)  # the first pick again
     again = await kim.wait_for("East Kent Support is added.", since=mark)
     assert again.text == done.text
     await harness.api.quiet()
@@ -158,20 +179,15 @@ async def test_a_district_given_twice_from_the_same_button_moves_once(harness: H
     kim.press_button("East Kent Support")
     await kim.wait_for("Districts of its Lot: Swale")
     kim.press_button("Give it a district")
-    question = await kim.wait_for("Which district goes into the Lot of East Kent Support?")
-    pick = next(d for label, d in question.buttons if label == "Dover")
-    picked = kim.press(question.message_id, pick)
-    ask = await kim.wait_for("Dover is in the Lot of Kent Refugee Action. Move it to East")
-    move = next(d for label, d in ask.buttons if "Move it" in label)
-    moved = kim.press(ask.message_id, move)
+    m = await _pick_dover_and_move(kim, "Which district goes into the Lot of East Kent Support?")
     done = await kim.wait_for("Dover is now in the Lot of East Kent Support;")
-    kim.press(ask.message_id, move)  # a second tap
+    kim.press(m.ask_id, m.move)  # a second tap
     again = await kim.wait_for("Dover is now in the Lot of East Kent Support;")
     assert again.text == done.text
-    mark = repress(harness, kim, moved, ask.message_id, move)
+    mark = repress(harness, kim, m.moved, m.ask_id, m.move)
     again = await kim.wait_for("Dover is now in the Lot", since=mark)
     assert again.text == done.text
-    mark = repress(harness, kim, picked, question.message_id, pick)  # the first pick again
+    mark = repress(harness, kim, m.picked, m.question_id, m.pick)  # the first pick again
     again = await kim.wait_for("Dover is now in the Lot", since=mark)
     assert again.text == done.text
     await harness.api.quiet()
