@@ -853,7 +853,8 @@ def add_staff_and_invite(
 def expect_typing(session: Session, *, person: Person, step: TypedStep, **data: Any) -> None:
     """Remembers that the coordinator's next message is typed input for ``step``."""
     require_coordinator(person)
-    flows.start(session, person.telegram_user_id, FLOW, step=str(step), **data)
+    draft = AdminDraft(step=str(step), **data)  # an unknown key is a TypeError here
+    flows.start(session, person.telegram_user_id, FLOW, **draft.to_data())
 
 
 @dataclass(frozen=True)
@@ -880,6 +881,21 @@ class AdminDraft:
             provider_name=str(data.get("provider_name") or ""),
             name_message=int(name_message) if name_message is not None else None,
         )
+
+    def to_data(self) -> dict[str, Any]:
+        """The stored data: the step and only the fields its steps set (the keys as always)."""
+        data: dict[str, Any] = {"step": self.step}
+        if self.provider_id is not None:
+            data["provider_id"] = self.provider_id
+        if self.household_id:
+            data["household_id"] = self.household_id
+        if self.role is not None:
+            data["role"] = self.role
+        if self.provider_name:
+            data["provider_name"] = self.provider_name
+        if self.name_message is not None:
+            data["name_message"] = self.name_message
+        return data
 
     @property
     def typed(self) -> TypedStep | None:
@@ -955,14 +971,12 @@ def handle_typed(
     done: Typed
     if step == TypedStep.PROVIDER_NAME:
         name = check_new_provider_name(session, person=person, name=text)
-        flows.start(
-            session,
-            person.telegram_user_id,
-            FLOW,
+        picking = AdminDraft(
             step=NEW_PROVIDER_DISTRICT,
             provider_name=name,
             name_message=source[1] if source is not None else 0,
         )
+        flows.start(session, person.telegram_user_id, FLOW, **picking.to_data())
         return Typed(step, name=name)
     if step == TypedStep.RENAME_PROVIDER:
         provider = rename_provider(

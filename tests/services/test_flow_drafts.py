@@ -186,3 +186,28 @@ def test_an_admin_flow_stored_today_is_read_by_its_draft(
         AdminDraft("member_name", household_id=household_id)
     )
     assert AdminDraft.from_data({"step": "provider_district"}).typed is None
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        {"step": "rename_provider", "provider_id": 3},
+        {"step": "staff_name", "role": "caseworker", "provider_id": 3},
+        {"step": "member_name", "household_id": 7},
+        {"step": "family_search"},
+        {"step": "provider_district", "provider_name": "New Co", "name_message": 55},
+        {"step": "provider_district", "provider_name": "New Co", "name_message": 0},
+    ],
+)
+def test_the_admin_draft_writes_back_exactly_what_it_read(stored: dict[str, object]) -> None:
+    assert AdminDraft.from_data(stored).to_data() == stored
+
+
+def test_a_typed_step_with_an_unknown_field_is_refused(
+    db: Database, world: tuple[Person, Person, int]
+) -> None:
+    kim, _, _ = world
+    with db.session() as session, pytest.raises(TypeError):
+        reference_data.expect_typing(
+            session, person=kim, step=TypedStep.RENAME_PROVIDER, provider=3
+        )
